@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import click
 
 from reconciler import __version__
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.loader import LoadResult, load
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,60 @@ def cli(ctx: click.Context, endpoint: str | None, region: str, profile: str | No
     ctx.obj = GlobalOptions(endpoint=endpoint, region=region, profile=profile, qps=qps,
                             parallelism=parallelism, emulator=emulator, color=not no_color,
                             verbose=verbose)
+
+
+_SEVERITY_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _colour_enabled(ctx: click.Context) -> bool | None:
+    """None lets click decide (colour only on a terminal); False forces it off."""
+    options: GlobalOptions = ctx.find_object(GlobalOptions) or ctx.obj
+    return None if options.color else False
+
+
+def echo_diagnostics(ctx: click.Context, diagnostics: tuple[Diagnostic, ...]) -> None:
+    """Print located diagnostics on stderr, one a line, as ``FILE:LINE:COL: error: message``."""
+    colour = _colour_enabled(ctx)
+    for diagnostic in diagnostics:
+        label = click.style(diagnostic.severity.value,
+                            fg=_SEVERITY_COLOUR[diagnostic.severity], bold=True)
+        click.echo(f"{diagnostic.location}: {label}: {diagnostic.message}", err=True,
+                   color=colour)
+
+
+def load_or_exit(ctx: click.Context, paths: tuple[str, ...]) -> LoadResult:
+    """Load manifests, print their diagnostics, and exit 1 if any is an error."""
+    result = load(paths)
+    echo_diagnostics(ctx, result.diagnostics)
+    if result.errors:
+        files_with_errors = len({d.location.file for d in result.errors})
+        click.echo(f"{_plural(len(result.errors), 'error')} in "
+                   f"{_plural(files_with_errors, 'file')}; nothing was done.", err=True)
+        ctx.exit(1)
+    return result
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Load and validate manifests (files or directories); no network.
+
+    Prints every error as FILE:LINE:COL and exits 1 if there is any; warnings do not fail.
+    """
+    result = load_or_exit(ctx, paths)
+    desired = result.desired
+    assert desired is not None  # load_or_exit exits on any error
+    warnings = sum(1 for d in result.diagnostics if d.severity is Severity.WARNING)
+    summary = (f"{_plural(len(result.files), 'file')}, {_plural(len(desired.spaces), 'space')}, "
+               f"{_plural(desired.number_count, 'number')}: valid")
+    if warnings:
+        summary += f" ({_plural(warnings, 'warning')})"
+    click.echo(summary)
 
 
 def main() -> None:

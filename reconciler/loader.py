@@ -1,0 +1,123 @@
+"""Finding and reading manifest files: the disk edge in front of the pure manifest rules.
+
+A path argument is a file or a directory; a directory contributes every ``*.yaml``/``*.yml``
+below it, recursively, in sorted order, skipping hidden files and folders. In a directory, a YAML
+file with no top-level ``version`` key is not a camsctl manifest (an emulator state file, a CI
+workflow) and is skipped with a note; a file named explicitly must be a manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.diagnostics import Diagnostic, Location, error, note, sort_key
+from reconciler.manifest import Desired, build_desired
+from reconciler.yamlsource import LocatedDocument, parse_yaml
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+"""Largest manifest read; 100,000 numbers take about 10 MiB, so this leaves room."""
+
+_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading found: the desired state (None if any error), every diagnostic, the files."""
+
+    desired: Desired | None
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+def _display(path: Path) -> str:
+    return path.as_posix()
+
+
+def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[Diagnostic]]:
+    """The files to read, each with whether it was named explicitly, and path errors."""
+    found: list[tuple[Path, bool]] = []
+    problems: list[Diagnostic] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            below: list[Path] = []
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                below.extend(Path(folder) / name for name in files
+                             if name.endswith(_SUFFIXES) and not name.startswith("."))
+            for file in sorted(below):
+                if file.resolve() not in seen:
+                    seen.add(file.resolve())
+                    found.append((file, False))
+        elif path.is_file():
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                found.append((path, True))
+        else:
+            problems.append(error(Location(raw), "no such file or directory"))
+    return found, problems
+
+
+def read_manifest(path: Path) -> tuple[LocatedDocument | None, list[Diagnostic]]:
+    """Read and parse one file, bounded in size; errors are located in that file."""
+    name = _display(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [error(Location(name), f"the file is {size:,} bytes; manifests are "
+                                f"limited to {MAX_FILE_BYTES:,} bytes: split it")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [error(Location(name), f"cannot read the file: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [error(Location(name, line, 1), "the file is not UTF-8 text")]
+    return parse_yaml(name, text)
+
+
+def load(paths: Sequence[str]) -> LoadResult:
+    """Load every manifest under ``paths`` and build the desired state, collecting all errors."""
+    files, diagnostics = discover(paths)
+    if not paths:
+        diagnostics.append(error(Location("camsctl"), "no manifest paths given"))
+    documents: list[LocatedDocument] = []
+    skipped: list[str] = []
+    for path, explicit in files:
+        document, problems = read_manifest(path)
+        diagnostics.extend(problems)
+        if document is None:
+            continue
+        if not explicit and not (isinstance(document.value, dict) and "version" in document.value):
+            skipped.append(document.file)
+            diagnostics.append(note(Location(document.file),
+                                    "skipped: no top-level 'version' key, so not a camsctl "
+                                    "manifest"))
+            continue
+        if document.value is None:
+            diagnostics.append(error(Location(document.file, 1, 1),
+                                     "the file is empty; a manifest needs 'version: 1' and "
+                                     "'spaces'"))
+            continue
+        documents.append(document)
+    if files and not documents and not any(d.is_error for d in diagnostics):
+        diagnostics.append(error(Location(", ".join(paths)), "no manifests found"))
+    desired, problems = build_desired(documents)
+    diagnostics.extend(problems)
+    has_errors = any(d.is_error for d in diagnostics)
+    return LoadResult(
+        desired=None if has_errors else desired,
+        diagnostics=tuple(sorted(diagnostics, key=sort_key)),
+        files=tuple(doc.file for doc in documents),
+        skipped=tuple(skipped),
+    )

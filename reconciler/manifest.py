@@ -1,0 +1,348 @@
+"""The desired state: what the manifests declare, as frozen values, and the rules that make it.
+
+``build_desired`` is a pure function from parsed documents (see :mod:`reconciler.yamlsource`) to
+:class:`Desired` plus every located :class:`~reconciler.diagnostics.Diagnostic`. The structural
+rules (keys, types, enums) live in ``schemas/manifest.schema.json`` and are only translated into
+friendly messages here; the rules a schema cannot say (number parsing, duplicates across files,
+one space per file) live in this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from jsonschema import ValidationError
+
+from reconciler.diagnostics import Diagnostic, Location, error, warning
+from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
+from reconciler.schemas import validator
+from reconciler.yamlsource import LocatedDocument, Path, describe_path
+
+MANIFEST_SCHEMA = "manifest.schema.json"
+SUPPORTED_VERSION = 1
+DEFAULT_STATUSES: frozenset[str] = frozenset({"CONNECTED"})
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+@dataclass(frozen=True)
+class DesiredProfile:
+    """Expected business-profile fields of a number; ``None`` means "not declared, not compared"."""
+
+    about: str | None = None
+    email: str | None = None
+    websites: tuple[str, ...] | None = None
+    vertical: str | None = None
+    address: str | None = None
+    description: str | None = None
+    profile_picture_url: str | None = None
+
+    def declared(self) -> dict[str, str | tuple[str, ...]]:
+        """The declared fields only, by manifest name."""
+        fields = {
+            "about": self.about, "email": self.email, "websites": self.websites,
+            "vertical": self.vertical, "address": self.address,
+            "description": self.description, "profile_picture_url": self.profile_picture_url,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class DesiredWaba:
+    """Expected fields of the WABA bound to a space; ``None`` means "not compared"."""
+
+    id: str | None = None
+    name: str | None = None
+    review_status: str | None = None
+
+    def declared(self) -> dict[str, str]:
+        fields = {"id": self.id, "name": self.name, "review_status": self.review_status}
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class DesiredNumber:
+    """A number a space must have.
+
+    ``verified_name`` is trimmed and NFC-normalised, ready to compare with a live name normalised
+    the same way (:func:`normalise_name`). ``statuses`` are the live statuses that count as in
+    sync. ``source`` is where the number was declared, for plans and errors.
+    """
+
+    phone: PhoneNumber
+    verified_name: str
+    statuses: frozenset[str]
+    source: Location
+    profile: DesiredProfile | None = None
+
+
+@dataclass(frozen=True)
+class Space:
+    """A customer space (CustSpaceId) and the numbers it must have, keyed by E.164."""
+
+    id: str
+    numbers: Mapping[str, DesiredNumber]
+    source: Location
+    label: str | None = None
+    isv_code: str | None = None
+    waba: DesiredWaba | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Everything the manifests declare, keyed by space id. Built only from error-free input."""
+
+    spaces: Mapping[str, Space]
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def number_count(self) -> int:
+        return sum(len(space.numbers) for space in self.spaces.values())
+
+
+def normalise_name(name: str) -> str:
+    """The comparable form of a verified name: NFC-normalised and trimmed."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema errors, in the user's words
+
+_YAML_KIND = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+              list: "a list", dict: "a mapping", type(None): "empty (null)"}
+_JSON_KIND = {"string": "a string", "array": "a list", "object": "a mapping",
+              "integer": "a whole number", "number": "a number", "boolean": "true or false"}
+# Keys whose values are identifiers written in digits: YAML turns them into numbers unless quoted.
+_DIGIT_KEYS = {"id", "phone"}
+
+
+def _kind(value: object) -> str:
+    return _YAML_KIND.get(type(value), type(value).__name__)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    by_folded = {choice.casefold(): choice for choice in sorted(choices)}
+    close = difflib.get_close_matches(word.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"; did you mean '{by_folded[close[0]]}'?" if close else ""
+
+
+def _schema_diagnostics(doc: LocatedDocument) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for err in validator(MANIFEST_SCHEMA).iter_errors(doc.value):
+        found.extend(_translate(doc, err))
+    return found
+
+
+def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
+    path: Path = tuple(err.absolute_path)
+    where = describe_path(path)
+    schema = err.schema if isinstance(err.schema, Mapping) else {}
+    here = doc.location(path)
+    kind = err.validator
+    if kind == "additionalProperties" and isinstance(err.instance, Mapping):
+        allowed = set(schema.get("properties", {}))
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        out = []
+        for key in err.instance:
+            if key in allowed or any(p.search(key) for p in patterns):
+                continue
+            context = f" in {where}" if path else ""
+            out.append(error(doc.key_location((*path, key)),
+                             f"unknown key '{key}'{context}{_did_you_mean(key, allowed)}"))
+        return out
+    if kind == "required":
+        missing = str(err.message).split("'")[1] if "'" in err.message else err.message
+        if not path and missing == "version":
+            return [error(here, "missing 'version: 1' at the top level; is this a camsctl "
+                                "manifest?")]
+        context = where if path else "the top level"
+        return [error(here, f"missing required key '{missing}' in {context}")]
+    if kind == "type":
+        expected = err.validator_value
+        names = [expected] if isinstance(expected, str) else \
+            [str(e) for e in expected] if isinstance(expected, list) else [str(expected)]
+        wanted = " or ".join(_JSON_KIND.get(name, name) for name in names)
+        key = path[-1] if path else None
+        source = doc.scalars.get(path)
+        if key in _DIGIT_KEYS and isinstance(err.instance, int | float) and source is not None:
+            hint = f'write {key}: "{source.text}" with quotes'
+            if source.text.startswith("0") and source.text.isdigit() and len(source.text) > 1:
+                hint += (f" (YAML reads an unquoted {source.text} as the octal number "
+                         f"{err.instance})")
+            elif source.text.startswith("+"):
+                hint += " (YAML reads an unquoted +... as a number and drops the '+')"
+            return [error(here, f"{where} must be a string; {hint}")]
+        return [error(here, f"{where} must be {wanted}, not {_kind(err.instance)}")]
+    if kind == "const" and path == ("version",):
+        return [error(here, f"unsupported manifest version {err.instance!r}: this camsctl "
+                            f"reads version {SUPPORTED_VERSION}")]
+    if kind == "enum":
+        enum_values = err.validator_value
+        choices = [str(c) for c in enum_values] if isinstance(enum_values, list) \
+            else [str(enum_values)]
+        hint = _did_you_mean(str(err.instance), choices) if isinstance(err.instance, str) else ""
+        return [error(here, f"{where}: {err.instance!r} is not one of "
+                            f"{', '.join(choices)}{hint}")]
+    if kind == "pattern":
+        if err.validator_value == "^[0-9]+$":
+            return [error(here, f"{where} must be digits only, got {err.instance!r}")]
+        return [error(here, f"{where} must not be empty or blank")]
+    if kind == "minLength":
+        return [error(here, f"{where} must not be empty")]
+    if kind == "minItems":
+        return [error(here, f"{where} must list at least one value")]
+    if kind == "uniqueItems":
+        return [error(here, f"{where} lists the same value twice")]
+    return [error(here, f"{where}: {err.message}")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the desired state
+
+
+@dataclass
+class _Builder:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    spaces: dict[str, Space] = field(default_factory=dict)
+    space_sources: dict[str, Location] = field(default_factory=dict)
+    # E.164 → (space id, where declared): a number can live in one WABA only.
+    numbers: dict[str, tuple[str, Location]] = field(default_factory=dict)
+
+    def add_document(self, doc: LocatedDocument) -> None:
+        root = doc.value
+        if not isinstance(root, Mapping):
+            self.diagnostics.append(error(doc.location(()), "a manifest is a mapping with "
+                                          "'version' and 'spaces'; this file holds "
+                                          f"{_kind(root)}"))
+            return
+        schema_errors = _schema_diagnostics(doc)
+        self.diagnostics.extend(schema_errors)
+        file_statuses = DEFAULT_STATUSES
+        defaults = root.get("defaults")
+        if isinstance(defaults, Mapping):
+            file_statuses = _statuses(defaults.get("status")) or file_statuses
+        spaces = root.get("spaces")
+        if not isinstance(spaces, list):
+            return
+        for index, raw in enumerate(spaces):
+            if isinstance(raw, Mapping):
+                self._add_space(doc, ("spaces", index), raw, file_statuses,
+                                clean=not schema_errors)
+
+    def _add_space(self, doc: LocatedDocument, path: Path, raw: Mapping[str, object],
+                   file_statuses: frozenset[str], clean: bool) -> None:
+        space_id = raw.get("id")
+        if not isinstance(space_id, str):
+            return
+        source = doc.location((*path, "id"))
+        first = self.space_sources.get(space_id)
+        if first is not None:
+            self.diagnostics.append(error(source, f"space {space_id} is already declared at "
+                                          f"{first.short}; declare each space in one file, "
+                                          "once"))
+            return
+        self.space_sources[space_id] = source
+        numbers: dict[str, DesiredNumber] = {}
+        raw_numbers = raw.get("numbers")
+        for index, raw_number in enumerate(raw_numbers if isinstance(raw_numbers, list) else []):
+            if isinstance(raw_number, Mapping):
+                number = self._number(doc, (*path, "numbers", index), raw_number, space_id,
+                                      file_statuses)
+                if number is not None:
+                    numbers[number.phone.e164] = number
+        if not clean:
+            return  # the file has errors: report them all, but build nothing from it
+        waba = raw.get("waba")
+        self.spaces[space_id] = Space(
+            id=space_id,
+            numbers=MappingProxyType(dict(sorted(numbers.items()))),
+            source=source,
+            label=_opt_str(raw.get("label")),
+            isv_code=_opt_str(raw.get("isv_code")),
+            waba=DesiredWaba(id=_opt_str(waba.get("id")), name=_opt_str(waba.get("name")),
+                             review_status=_opt_str(waba.get("review_status")))
+            if isinstance(waba, Mapping) else None,
+        )
+
+    def _number(self, doc: LocatedDocument, path: Path, raw: Mapping[str, object],
+                space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
+        written = raw.get("phone")
+        if not isinstance(written, str):
+            return None
+        where = doc.location((*path, "phone"))
+        try:
+            phone = parse_phone(written)
+        except PhoneNumberError as exc:
+            self.diagnostics.append(error(where, str(exc)))
+            return None
+        if not phone.valid:
+            self.diagnostics.append(warning(
+                where, f"{phone.e164} is a possible number but libphonenumber does not know it "
+                       "as assigned in its country's numbering plan; check it"))
+        first = self.numbers.get(phone.e164)
+        if first is not None:
+            other_space, other_where = first
+            scope = "in this space" if other_space == space_id else f"in space {other_space}"
+            self.diagnostics.append(error(where, f"{phone.e164} is already declared {scope} at "
+                                          f"{other_where.short}; a number can belong to one "
+                                          "space only, once"))
+            return None
+        self.numbers[phone.e164] = (space_id, where)
+        name = raw.get("verified_name")
+        if not isinstance(name, str) or not normalise_name(name):
+            return None
+        statuses = raw.get("status")
+        profile = raw.get("profile")
+        return DesiredNumber(
+            phone=phone,
+            verified_name=normalise_name(name),
+            statuses=_statuses(statuses) or file_statuses,
+            source=doc.location(path),
+            profile=_profile(profile) if isinstance(profile, Mapping) else None,
+        )
+
+
+def _statuses(value: object) -> frozenset[str] | None:
+    """A non-empty list of status names as a set; None for anything else (the schema says why)."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return frozenset(str(v) for v in value)
+    return None
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _profile(raw: Mapping[str, object]) -> DesiredProfile:
+    websites = raw.get("websites")
+    return DesiredProfile(
+        about=_opt_str(raw.get("about")),
+        email=_opt_str(raw.get("email")),
+        websites=tuple(str(w) for w in websites) if isinstance(websites, list) else None,
+        vertical=_opt_str(raw.get("vertical")),
+        address=_opt_str(raw.get("address")),
+        description=_opt_str(raw.get("description")),
+        profile_picture_url=_opt_str(raw.get("profile_picture_url")),
+    )
+
+
+def build_desired(documents: Sequence[LocatedDocument]) -> tuple[Desired | None,
+                                                                   list[Diagnostic]]:
+    """The desired state of ``documents`` (in order), or None when any of them has an error.
+
+    Returns every diagnostic of every document either way, errors and warnings alike.
+    """
+    builder = _Builder()
+    for doc in documents:
+        builder.add_document(doc)
+    if any(d.is_error for d in builder.diagnostics):
+        return None, builder.diagnostics
+    spaces = MappingProxyType(dict(sorted(builder.spaces.items())))
+    return Desired(spaces=spaces, files=tuple(doc.file for doc in documents)), \
+        builder.diagnostics

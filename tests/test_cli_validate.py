@@ -1,0 +1,73 @@
+"""`camsctl validate` as a user runs it: in-process with CliRunner and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def _at_repo_root(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+
+
+def test_validate_examples_prints_one_line_summary() -> None:
+    result = CliRunner().invoke(cli, ["validate", "examples/"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 files, 2 spaces, 5 numbers: valid\n"
+
+
+def test_validate_counts_warnings_but_passes(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text('version: 1\nspaces:\n  - id: "1"\n    numbers:\n'
+                    '      - {phone: "+86 100 0000 0000", verified_name: A}\n')
+    result = CliRunner().invoke(cli, ["--no-color", "validate", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout == "1 file, 1 space, 1 number: valid (1 warning)\n"
+    assert f"{path}:5:17: warning: " in result.stderr
+
+
+def test_validate_reports_every_error_of_every_file() -> None:
+    result = CliRunner().invoke(cli, ["--no-color", "validate",
+                                      "tests/data/bad/unknown-number-key.yaml",
+                                      "tests/data/bad/number-in-two-files"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == "3 errors in 2 files; nothing was done."
+
+
+def test_validate_needs_a_path() -> None:
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert "Missing argument" in result.output
+
+
+def test_no_color_and_pipes_print_plain_text() -> None:
+    result = CliRunner().invoke(cli, ["validate", "tests/data/bad/version-2.yaml"], color=True)
+    assert "\x1b[" in result.stderr
+    plain = CliRunner().invoke(cli, ["--no-color", "validate", "tests/data/bad/version-2.yaml"],
+                               color=True)
+    assert "\x1b[" not in plain.stderr
+
+
+@pytest.mark.parametrize("entry", [["camsctl"], [sys.executable, "-m", "reconciler"]])
+def test_installed_entry_points_validate(entry: list[str]) -> None:
+    if entry == ["camsctl"]:
+        entry = [str(Path(sys.executable).with_name("camsctl"))]
+    env = {**os.environ, "NO_COLOR": "1"}
+    ok = subprocess.run([*entry, "validate", "examples"], capture_output=True, text=True,
+                        env=env, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == "2 files, 2 spaces, 5 numbers: valid\n"
+    bad = subprocess.run([*entry, "validate", "tests/data/bad/unquoted-octal-id.yaml"],
+                         capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode == 1
+    assert "tests/data/bad/unquoted-octal-id.yaml:3:9: error: spaces[0].id must be a string" \
+        in bad.stderr
+    assert "Traceback" not in bad.stderr
