@@ -1,0 +1,314 @@
+"""The CAMS client: one async method per API operation, returning typed values.
+
+This module owns the HTTP exchange. It signs each attempt (``signing``), sends it through an
+injected httpx transport (the real network, or the emulator in-process), maps every foreign
+exception and every error answer onto ``errors`` exactly once, and applies the flow control
+of ``flow``: one permit schedule and one concurrency bound for all calls, retries for reads.
+
+Writes are different: AddChatappPhoneNumber is retried only when it certainly was not applied
+(a throttled answer; a connection that never opened). When the outcome is unknown (a 5xx, or
+a timeout/reset after the request went out) it raises :class:`AmbiguousWriteError`, and the
+caller re-reads the space before deciding to add again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from reconciler import __version__
+from reconciler.api.credentials import (
+    Credentials,
+    CredentialSource,
+    StaticCredentials,
+    resolve_credentials,
+)
+from reconciler.api.endpoint import Endpoint, resolve_endpoint
+from reconciler.api.errors import (
+    AmbiguousWriteError,
+    NetworkError,
+    ResponseError,
+    ServiceAnswer,
+    ThrottledError,
+    TransientError,
+    classify_answer,
+)
+from reconciler.api.flow import FlowControl, RetryPolicy
+from reconciler.api.models import (
+    BoundWaba,
+    BusinessProfile,
+    FieldReader,
+    JSONValue,
+    NumbersResult,
+    ProfileResult,
+    WabaResult,
+)
+from reconciler.api.signing import RpcCall, sign_request
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "ap-southeast-1"
+USER_AGENT = f"camsctl/{__version__}"
+
+ADD_NUMBER = "AddChatappPhoneNumber"
+LIST_NUMBERS = "QueryChatappPhoneNumbers"
+SYNC_NUMBERS = "ChatappSyncPhoneNumber"
+QUERY_PROFILE = "QueryPhoneBusinessProfile"
+QUERY_WABA = "QueryChatappBindWaba"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nonce() -> str:
+    return uuid.uuid4().hex
+
+
+def _retry_after_seconds(headers: httpx.Headers) -> float | None:
+    raw = headers.get("x-acs-retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw) / 1000.0)  # the header is in milliseconds
+    except ValueError:
+        return None
+
+
+def _is_retryable_read(failure: BaseException) -> bool:
+    return isinstance(failure, ThrottledError | TransientError)
+
+
+def _is_retryable_write(failure: BaseException) -> bool:
+    # Only failures after which the add certainly did not happen: the service refused it
+    # for rate (a throttled answer is given before the request is processed), or the
+    # connection never opened, so nothing was sent.
+    if isinstance(failure, ThrottledError):
+        return True
+    return isinstance(failure, NetworkError) and not failure.request_sent
+
+
+class CamsClient:
+    """Async CAMS client. Build it with :func:`open_client`; all calls share one flow control."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Endpoint,
+        credentials: CredentialSource,
+        http: httpx.AsyncClient,
+        flow: FlowControl,
+        retry: RetryPolicy,
+        clock: Callable[[], datetime] = _now,
+        nonce: Callable[[], str] = _nonce,
+    ) -> None:
+        self.endpoint = endpoint
+        self._credentials = credentials
+        self._http = http
+        self.flow = flow
+        self._retry = retry
+        self._clock = clock
+        self._nonce = nonce
+
+    def __repr__(self) -> str:
+        return f"CamsClient(endpoint={self.endpoint.url!r})"
+
+    # -- the five operations ------------------------------------------------------------
+
+    async def add_phone_number(
+        self, space_id: str, cc: str, phone_number: str, verified_name: str
+    ) -> str:
+        """AddChatappPhoneNumber; returns the RequestId.
+
+        Raises AmbiguousWriteError when the add may or may not have been applied.
+        """
+        params = {"CustSpaceId": space_id, "Cc": cc, "PhoneNumber": phone_number,
+                  "VerifiedName": verified_name}
+        try:
+            body = await self._call(ADD_NUMBER, params, _is_retryable_write)
+        except NetworkError as exc:
+            if not exc.request_sent:
+                raise
+            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+        except TransientError as exc:  # HTTP 5xx: the service may have committed it
+            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+        return body.required_str("RequestId")
+
+    async def list_phone_numbers(
+        self, space_id: str, isv_code: str | None = None
+    ) -> NumbersResult:
+        """QueryChatappPhoneNumbers: the numbers of a space."""
+        params = {"CustSpaceId": space_id}
+        if isv_code:
+            params["IsvCode"] = isv_code
+        return NumbersResult.from_api(await self._call(LIST_NUMBERS, params, _is_retryable_read))
+
+    async def sync_phone_numbers(self, space_id: str) -> NumbersResult:
+        """ChatappSyncPhoneNumber: pull fresh data from WhatsApp, then list the space."""
+        body = await self._call(SYNC_NUMBERS, {"CustSpaceId": space_id}, _is_retryable_read)
+        return NumbersResult.from_api(body)
+
+    async def query_business_profile(self, space_id: str, phone_number: str) -> ProfileResult:
+        """QueryPhoneBusinessProfile for a live number (digits, Cc + national number)."""
+        params = {"CustSpaceId": space_id, "PhoneNumber": phone_number.lstrip("+")}
+        body = await self._call(QUERY_PROFILE, params, _is_retryable_read)
+        return ProfileResult(
+            request_id=body.required_str("RequestId"),
+            profile=BusinessProfile.from_api(body.optional_object("Data")),
+        )
+
+    async def query_bind_waba(self, space_id: str, isv_code: str | None = None) -> WabaResult:
+        """QueryChatappBindWaba; ``waba`` is None when the space has no WABA bound."""
+        params = {"CustSpaceId": space_id}
+        if isv_code:
+            params["IsvCode"] = isv_code
+        body = await self._call(QUERY_WABA, params, _is_retryable_read)
+        return WabaResult(
+            request_id=body.required_str("RequestId"),
+            waba=BoundWaba.from_api(body.optional_object("Data")),
+        )
+
+    # -- one call ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        action: str,
+        params: Mapping[str, str],
+        should_retry: Callable[[BaseException], bool],
+    ) -> FieldReader:
+        call = RpcCall(
+            action=action,
+            params=tuple(params.items()),
+            host=self.endpoint.host,
+            extra_headers=(("accept", "application/json"), ("user-agent", USER_AGENT)),
+        )
+        async for attempt in self._retry.retrying(should_retry):
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                return await self._attempt(call, number)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def _attempt(self, call: RpcCall, number: int) -> FieldReader:
+        operation = call.action
+        async with self.flow.slot():
+            credentials: Credentials = await self._credentials.credentials()
+            signed = sign_request(call, credentials, self._clock(), self._nonce())
+            url = f"{self.endpoint.url}/?{signed.query_string}"
+            try:
+                response = await self._http.post(url, headers=signed.headers, content=b"")
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                raise NetworkError(
+                    operation,
+                    f"cannot connect to {self.endpoint.host}: {type(exc).__name__} {exc}",
+                    request_sent=False,
+                ) from None
+            except httpx.TransportError as exc:
+                # Read/write errors, timeouts after connecting, resets: the service may have
+                # received the request.
+                raise NetworkError(
+                    operation,
+                    f"exchange with {self.endpoint.host} failed: {type(exc).__name__} {exc}",
+                    request_sent=True,
+                ) from None
+        request_id = response.headers.get("x-acs-request-id")
+        log.debug("%s attempt %d: HTTP %d (RequestId %s)", operation, number,
+                  response.status_code, request_id)
+        return self._interpret(operation, response)
+
+    def _interpret(self, operation: str, response: httpx.Response) -> FieldReader:
+        status = response.status_code
+        retry_after = _retry_after_seconds(response.headers)
+        try:
+            document: JSONValue = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            document = None
+        if not isinstance(document, dict):
+            if 200 <= status < 300:
+                raise ResponseError(operation, f"HTTP {status} with a body that is not a "
+                                               "JSON object")
+            answer = ServiceAnswer(
+                http_status=status, code=f"HTTP{status}",
+                message=response.reason_phrase or "answer without a JSON body",
+                request_id=response.headers.get("x-acs-request-id"),
+            )
+            raise classify_answer(operation, answer, retry_after)
+        body = FieldReader(operation, "response", document)
+        code = body.optional_str("Code")
+        if 200 <= status < 300 and code == "OK":
+            return body
+        if 200 <= status < 300 and code is None:
+            raise ResponseError(operation, f"HTTP {status} answer without a Code")
+        answer = ServiceAnswer(
+            http_status=status,
+            code=code or f"HTTP{status}",
+            message=body.optional_str("Message") or "",
+            request_id=body.optional_str("RequestId") or response.headers.get("x-acs-request-id"),
+            access_denied_detail=body.optional_str("AccessDeniedDetail"),
+            recommend=body.optional_str("Recommend"),
+        )
+        raise classify_answer(operation, answer, retry_after)
+
+
+@asynccontextmanager
+async def open_client(
+    endpoint: str | None = None,
+    region: str = DEFAULT_REGION,
+    profile: str | None = None,
+    qps: float = 10.0,
+    parallelism: int = 8,
+    emulator_state: Path | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    credentials: CredentialSource | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float = 30.0,
+) -> AsyncIterator[CamsClient]:
+    """Build a client, and close its connections on exit.
+
+    With ``emulator_state`` the client talks to an in-process emulator seeded from that file
+    (its first access key signs the calls; ``endpoint``/``profile`` are ignored). Otherwise the
+    endpoint comes from ``endpoint`` or ``region`` and credentials from the chain (see
+    ``credentials``), unless given. ``transport`` replaces the network (tests).
+    """
+    if emulator_state is not None:
+        # Imported here: the emulator depends on the API package, not the other way round.
+        from reconciler.emulator.app import EmulatorApp, InProcessTransport
+        from reconciler.emulator.state import load_state
+
+        state = load_state(emulator_state)
+        app = EmulatorApp(state)
+        key_id, secret = next(iter(state.access_keys.items()))
+        credentials = StaticCredentials(Credentials(key_id, secret, origin="emulator"))
+        transport = InProcessTransport(app)
+        resolved = resolve_endpoint("http://localhost", region)
+    else:
+        resolved = resolve_endpoint(endpoint, region)
+        if credentials is None:
+            credentials = resolve_credentials(profile)
+    http = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(timeout),
+        verify=True,  # TLS is always verified; plain http is limited to loopback (endpoint.py)
+        follow_redirects=False,
+        # Proxy and CA settings from the environment apply to the cloud, as in the vendor's
+        # tools; a loopback emulator is never reached through a proxy.
+        trust_env=not resolved.is_loopback,
+    )
+    client = CamsClient(
+        endpoint=resolved,
+        credentials=credentials,
+        http=http,
+        flow=FlowControl(qps, parallelism),
+        retry=retry or RetryPolicy(),
+    )
+    try:
+        yield client
+    finally:
+        await http.aclose()

@@ -1,0 +1,199 @@
+"""Where the AccessKey comes from: the credential chain, in the order the vendor's tools use.
+
+A chain is a tuple of links. Each link *discovers* from the environment (cheap, synchronous,
+no network) whether it applies and, if so, returns a :class:`CredentialSource`; the first link
+that applies wins. A source hands out :class:`Credentials` on every call (asynchronously), so a
+link whose credentials expire (STS AssumeRoleWithOIDC, a later issue) can refresh them inside
+``credentials()`` and is simply appended to :data:`DEFAULT_CHAIN`.
+
+Links today: environment variables, then the aliyun CLI file ``~/.aliyun/config.json``
+(``AK`` and ``StsToken`` profiles). Secrets never appear in a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from reconciler.api.errors import ConfigurationError, CredentialsNotFound
+
+ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+ENV_PROFILE = "ALIBABA_CLOUD_PROFILE"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair, with an STS token when the key is temporary.
+
+    The secret and token are excluded from ``repr`` so they never reach a log or a traceback.
+    ``origin`` says which link produced them (for ``-v`` output and error messages).
+    """
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    origin: str = ""
+
+
+class CredentialSource(Protocol):
+    """Hands out the credentials to sign the next request with (refreshing them if needed)."""
+
+    async def credentials(self) -> Credentials: ...
+
+
+@dataclass(frozen=True)
+class StaticCredentials:
+    """A source whose credentials never change (environment, aliyun AK/StsToken profile)."""
+
+    value: Credentials
+
+    async def credentials(self) -> Credentials:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    """What links may look at: the environment, the requested profile, the aliyun config path."""
+
+    env: Mapping[str, str]
+    profile: str | None
+    aliyun_config: Path
+
+
+class CredentialLink(Protocol):
+    """One link of the chain: a source if this link applies, None to let the next one try."""
+
+    @property
+    def name(self) -> str: ...
+
+    def discover(self, context: ChainContext) -> CredentialSource | None: ...
+
+
+@dataclass(frozen=True)
+class EnvironmentLink:
+    """``ALIBABA_CLOUD_ACCESS_KEY_ID`` + ``_SECRET`` (+ ``ALIBABA_CLOUD_SECURITY_TOKEN``)."""
+
+    name: str = "environment"
+
+    def discover(self, context: ChainContext) -> CredentialSource | None:
+        key_id = context.env.get(ENV_ACCESS_KEY_ID, "").strip()
+        secret = context.env.get(ENV_ACCESS_KEY_SECRET, "").strip()
+        if not key_id and not secret:
+            return None
+        if not key_id or not secret:
+            missing = ENV_ACCESS_KEY_SECRET if key_id else ENV_ACCESS_KEY_ID
+            raise ConfigurationError(
+                f"{missing} is not set but its partner is: set both or neither"
+            )
+        token = context.env.get(ENV_SECURITY_TOKEN, "").strip() or None
+        return StaticCredentials(Credentials(key_id, secret, token, origin="environment"))
+
+
+def _profile_field(profile: Mapping[str, object], key: str, where: str) -> str:
+    value = profile.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{where}: field {key!r} is missing or empty")
+    return value
+
+
+@dataclass(frozen=True)
+class AliyunConfigLink:
+    """A profile of the aliyun CLI's ``config.json`` (modes ``AK`` and ``StsToken``).
+
+    The profile is the one asked for (``--profile``, then ``ALIBABA_CLOUD_PROFILE``), else the
+    file's ``current``. A missing file lets the chain go on; a profile asked for by name that
+    is not in the file, or a mode we cannot use, is an error rather than a silent fall-through.
+    """
+
+    name: str = "aliyun config"
+
+    def discover(self, context: ChainContext) -> CredentialSource | None:
+        path = context.aliyun_config
+        asked = context.profile or context.env.get(ENV_PROFILE) or None
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if asked:
+                raise ConfigurationError(
+                    f"profile {asked!r} was requested but {path} does not exist"
+                ) from None
+            return None
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            document: object = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno})"
+            ) from None
+        if not isinstance(document, dict):
+            raise ConfigurationError(f"{path}: expected a JSON object")
+        current = document.get("current")
+        wanted = asked or (current if isinstance(current, str) and current else None)
+        if wanted is None:
+            return None
+        profiles = document.get("profiles")
+        found: Mapping[str, object] | None = None
+        if isinstance(profiles, list):
+            for entry in profiles:
+                if isinstance(entry, dict) and entry.get("name") == wanted:
+                    found = entry
+                    break
+        if found is None:
+            raise ConfigurationError(f"{path}: no profile named {wanted!r}")
+        where = f"{path}: profile {wanted!r}"
+        mode = found.get("mode", "AK")
+        key_id = _profile_field(found, "access_key_id", where)
+        secret = _profile_field(found, "access_key_secret", where)
+        origin = f"aliyun profile {wanted}"
+        if mode == "AK":
+            return StaticCredentials(Credentials(key_id, secret, None, origin=origin))
+        if mode == "StsToken":
+            token = _profile_field(found, "sts_token", where)
+            return StaticCredentials(Credentials(key_id, secret, token, origin=origin))
+        raise ConfigurationError(
+            f"{where}: mode {mode!r} is not supported (use AK or StsToken, or set "
+            f"{ENV_ACCESS_KEY_ID}/{ENV_ACCESS_KEY_SECRET})"
+        )
+
+
+# The order the vendor's tools use. The OIDC link (STS AssumeRoleWithOIDC) goes at the end.
+DEFAULT_CHAIN: tuple[CredentialLink, ...] = (EnvironmentLink(), AliyunConfigLink())
+
+
+def default_aliyun_config() -> Path:
+    return Path.home() / ".aliyun" / "config.json"
+
+
+def resolve_credentials(
+    profile: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    aliyun_config: Path | None = None,
+    chain: tuple[CredentialLink, ...] = DEFAULT_CHAIN,
+) -> CredentialSource:
+    """Walk the chain and return the first source that applies, or raise CredentialsNotFound.
+
+    As in the vendor's tools, exported keys win over the config file; ``profile`` only chooses
+    which profile of the file is used.
+    """
+    context = ChainContext(
+        env=os.environ if env is None else env,
+        profile=profile,
+        aliyun_config=aliyun_config or default_aliyun_config(),
+    )
+    for link in chain:
+        source = link.discover(context)
+        if source is not None:
+            return source
+    raise CredentialsNotFound(
+        f"no credentials found: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, "
+        f"or configure a profile in {context.aliyun_config} (aliyun configure), "
+        "or use --emulator STATE_FILE"
+    )

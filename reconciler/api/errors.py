@@ -1,0 +1,161 @@
+"""The one error tree of the CAMS client: every failure a caller can see is one of these.
+
+Foreign exceptions (httpx, json, OS errors reading the aliyun config) are mapped once, at the
+boundary where they happen (``client.py``, ``credentials.py``); nothing above the client ever
+has to catch an httpx or json exception. Every message names the operation it concerns and
+never contains a secret (AccessKey secret, STS token, Authorization header).
+
+    CamsError
+    ├── ConfigurationError        the client cannot be set up: bad endpoint, plain http to a
+    │   └── CredentialsNotFound   non-loopback host, unreadable aliyun config; no call was made
+    ├── ApiError                  the service answered a Code other than OK (.code, .message,
+    │   │                         .request_id, .http_status); never retried
+    │   ├── AuthenticationError   credentials refused: InvalidAccessKeyId.*, SignatureDoesNotMatch,
+    │   │                         InvalidSecurityToken.*, InvalidTimeStamp.*, SignatureNonceUsed
+    │   ├── ThrottledError        Throttling*, System.LimitControl, HTTP 429 (.retry_after)
+    │   └── ServerError           HTTP 5xx; also a TransientError
+    ├── TransientError            a read that may succeed if tried again (retried before raising)
+    │   ├── ServerError
+    │   └── NetworkError          connect/read failure, timeout, reset (.request_sent)
+    ├── AmbiguousWriteError       a write whose outcome is unknown: re-read, then decide
+    └── ResponseError             an answer that is not the API's JSON shape
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CamsError(Exception):
+    """Base of every error raised by ``reconciler.api``; ``operation`` is the API action or ''."""
+
+    def __init__(self, operation: str, message: str) -> None:
+        self.operation = operation
+        self.detail = message
+        super().__init__(f"{operation}: {message}" if operation else message)
+
+
+class ConfigurationError(CamsError):
+    """The client cannot be built as configured; raised before any call is made."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message)
+
+
+class CredentialsNotFound(ConfigurationError):
+    """No link of the credential chain found usable credentials."""
+
+
+@dataclass(frozen=True)
+class ServiceAnswer:
+    """What the service said when a call failed: the API's own error fields."""
+
+    http_status: int
+    code: str
+    message: str
+    request_id: str | None
+    access_denied_detail: str | None = None
+    recommend: str | None = None
+
+
+class ApiError(CamsError):
+    """The service answered with an error ``Code`` (HTTP 4xx, or a 200 whose Code is not OK)."""
+
+    def __init__(self, operation: str, answer: ServiceAnswer) -> None:
+        self.answer = answer
+        rid = f" (RequestId {answer.request_id})" if answer.request_id else ""
+        super().__init__(
+            operation, f"HTTP {answer.http_status} {answer.code}: {answer.message}{rid}"
+        )
+
+    @property
+    def code(self) -> str:
+        return self.answer.code
+
+    @property
+    def message(self) -> str:
+        return self.answer.message
+
+    @property
+    def request_id(self) -> str | None:
+        return self.answer.request_id
+
+    @property
+    def http_status(self) -> int:
+        return self.answer.http_status
+
+
+class AuthenticationError(ApiError):
+    """The service refused the credentials or the signature."""
+
+
+class ThrottledError(ApiError):
+    """The service asked us to slow down; ``retry_after`` is in seconds when it said how long."""
+
+    def __init__(
+        self, operation: str, answer: ServiceAnswer, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(operation, answer)
+
+
+class TransientError(CamsError):
+    """A failure that a later attempt may not see; reads are retried on it before it surfaces."""
+
+
+class ServerError(ApiError, TransientError):
+    """HTTP 5xx from the service."""
+
+
+class NetworkError(TransientError):
+    """The exchange failed on the wire.
+
+    ``request_sent`` is False only when the request certainly never reached the service
+    (the connection could not be opened); otherwise it may have been received.
+    """
+
+    def __init__(self, operation: str, message: str, *, request_sent: bool) -> None:
+        self.request_sent = request_sent
+        super().__init__(operation, message)
+
+
+class AmbiguousWriteError(CamsError):
+    """A write may or may not have been applied (timeout or reset after sending, HTTP 5xx).
+
+    Never re-send blindly: re-read the space, then add again only if the number is absent.
+    ``cause`` is the transient error that made the outcome unknown.
+    """
+
+    def __init__(self, operation: str, cause: TransientError) -> None:
+        self.cause = cause
+        super().__init__(operation, f"outcome unknown, re-read before retrying ({cause.detail})")
+
+
+class ResponseError(CamsError):
+    """The service answered something that is not the API's JSON (or lacks a required field)."""
+
+
+# Codes by which the service says "slow down". HTTP 429 and an x-acs-retry-after header mean the
+# same whatever the code.
+THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api",
+                              "System.LimitControl"})
+
+# Codes that mean "these credentials or this signature are not accepted". Prefix matches cover
+# the families (InvalidAccessKeyId.NotFound / .Inactive, InvalidSecurityToken.Expired, ...).
+AUTHENTICATION_CODE_PREFIXES = (
+    "InvalidAccessKeyId", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidSecurityToken",
+    "InvalidTimeStamp", "SignatureNonceUsed", "InvalidAuthorization", "MissingSecurityToken",
+)
+
+
+def classify_answer(
+    operation: str, answer: ServiceAnswer, retry_after: float | None
+) -> ApiError:
+    """Turn a service error answer into the matching member of the tree."""
+    if answer.code in THROTTLING_CODES or answer.http_status == 429 or retry_after is not None:
+        return ThrottledError(operation, answer, retry_after)
+    if answer.http_status >= 500:
+        return ServerError(operation, answer)
+    if answer.code.startswith(AUTHENTICATION_CODE_PREFIXES):
+        return AuthenticationError(operation, answer)
+    return ApiError(operation, answer)

@@ -1,0 +1,210 @@
+"""The typed values the client returns, and their parsing from the API's JSON.
+
+This is the JSON edge: untyped values exist only inside the ``from_api`` constructors, which
+check every field's type and raise :class:`ResponseError` naming the operation and the field.
+Field names are snake_case forms of the API's own (``VerifiedName`` -> ``verified_name``);
+a field the service left out is ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from reconciler.api.errors import ResponseError
+
+# What json.loads can produce. Kept recursive so nothing below needs Any.
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
+JSONObject: TypeAlias = "dict[str, JSONValue]"
+
+
+@dataclass(frozen=True)
+class FieldReader:
+    """Typed access to one JSON object of an answer; errors name the operation and the path."""
+
+    operation: str
+    where: str
+    obj: Mapping[str, JSONValue]
+
+    def _fail(self, key: str, expected: str) -> ResponseError:
+        return ResponseError(self.operation, f"{self.where}.{key}: expected {expected}")
+
+    def optional_str(self, key: str) -> str | None:
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            # Some fields (IsOfficial, numeric ids) come back as numbers from some regions.
+            return str(value)
+        if not isinstance(value, str):
+            raise self._fail(key, "a string")
+        return value
+
+    def required_str(self, key: str) -> str:
+        value = self.optional_str(key)
+        if value is None:
+            raise self._fail(key, "a string (missing)")
+        return value
+
+    def string_tuple(self, key: str) -> tuple[str, ...]:
+        value = self.obj.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "a list of strings")
+        return tuple(v for v in value if isinstance(v, str))
+
+    def optional_object(self, key: str) -> FieldReader | None:
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self._fail(key, "an object")
+        return FieldReader(self.operation, f"{self.where}.{key}", value)
+
+    def objects(self, key: str) -> tuple[FieldReader, ...]:
+        value = self.obj.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self._fail(key, "a list")
+        readers = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self._fail(f"{key}[{index}]", "an object")
+            readers.append(FieldReader(self.operation, f"{self.where}.{key}[{index}]", item))
+        return tuple(readers)
+
+
+@dataclass(frozen=True)
+class LiveNumber:
+    """One phone number as QueryChatappPhoneNumbers / ChatappSyncPhoneNumber report it."""
+
+    phone_number: str  # digits, Cc + national number, e.g. "8613800001234" (no "+")
+    verified_name: str | None  # the display name WhatsApp shows
+    status: str | None  # CONNECTED, PENDING, FLAGGED, ... (see api-docs)
+    name_status: str | None  # review status of verified_name
+    quality_rating: str | None  # GREEN / YELLOW / RED / UNKNOWN
+    code_verification_status: str | None  # VERIFIED, REJECTED, ...
+    messaging_limit_tier: str | None  # TIER_50 ... TIER_UNLIMITED
+    new_name_status: str | None  # review status of a requested new name
+    status_callback_url: str | None = None
+    up_callback_url: str | None = None
+    status_queue: str | None = None
+    up_queue: str | None = None
+    is_official: str | None = None
+
+    @classmethod
+    def from_api(cls, item: FieldReader) -> LiveNumber:
+        digits = item.required_str("PhoneNumber").lstrip("+")
+        return cls(
+            phone_number=digits,
+            verified_name=item.optional_str("VerifiedName"),
+            status=item.optional_str("Status"),
+            name_status=item.optional_str("NameStatus"),
+            quality_rating=item.optional_str("QualityRating"),
+            code_verification_status=item.optional_str("CodeVerificationStatus"),
+            messaging_limit_tier=item.optional_str("MessagingLimitTier"),
+            new_name_status=item.optional_str("NewNameStatus"),
+            status_callback_url=item.optional_str("StatusCallbackUrl"),
+            up_callback_url=item.optional_str("UpCallbackUrl"),
+            status_queue=item.optional_str("StatusQueue"),
+            up_queue=item.optional_str("UpQueue"),
+            is_official=item.optional_str("IsOfficial"),
+        )
+
+
+@dataclass(frozen=True)
+class NumbersResult:
+    """The numbers of one space, sorted by phone number, and the RequestId that returned them."""
+
+    request_id: str
+    numbers: tuple[LiveNumber, ...]
+
+    @classmethod
+    def from_api(cls, body: FieldReader) -> NumbersResult:
+        numbers = tuple(LiveNumber.from_api(item) for item in body.objects("PhoneNumbers"))
+        return cls(
+            request_id=body.required_str("RequestId"),
+            numbers=tuple(sorted(numbers, key=lambda n: n.phone_number)),
+        )
+
+
+@dataclass(frozen=True)
+class BusinessProfile:
+    """QueryPhoneBusinessProfile ``Data``: what WhatsApp shows about the business."""
+
+    about: str | None
+    email: str | None
+    websites: tuple[str, ...]
+    vertical: str | None
+    address: str | None
+    description: str | None
+    profile_picture_url: str | None
+
+    @classmethod
+    def from_api(cls, data: FieldReader | None) -> BusinessProfile:
+        if data is None:
+            return cls(None, None, (), None, None, None, None)
+        return cls(
+            about=data.optional_str("About"),
+            email=data.optional_str("Email"),
+            websites=data.string_tuple("Websites"),
+            vertical=data.optional_str("Vertical"),
+            address=data.optional_str("Address"),
+            description=data.optional_str("Description"),
+            profile_picture_url=data.optional_str("ProfilePictureUrl"),
+        )
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    request_id: str
+    profile: BusinessProfile
+
+
+@dataclass(frozen=True)
+class BoundWaba:
+    """QueryChatappBindWaba ``Data``: the WhatsApp Business Account bound to a space.
+
+    ``AuthInternationalRateEligibility`` (a free-form object) is not carried: nothing in the
+    plan uses it, and a frozen value should not hold an open-ended dict.
+    """
+
+    id: str
+    name: str | None
+    account_review_status: str | None  # PENDING / APPROVED / REJECTED / DISABLED
+    business_name: str | None
+    business_id: str | None
+    currency: str | None
+    message_template_namespace: str | None = None
+    primary_business_location: str | None = None
+    is_on_biz_app: str | None = None
+    marketing_message_lite_status: str | None = None
+
+    @classmethod
+    def from_api(cls, data: FieldReader | None) -> BoundWaba | None:
+        """None when no WABA is bound (no Data, or Data without an Id)."""
+        if data is None or data.optional_str("Id") in (None, ""):
+            return None
+        return cls(
+            id=data.required_str("Id"),
+            name=data.optional_str("Name"),
+            account_review_status=data.optional_str("AccountReviewStatus"),
+            business_name=data.optional_str("BusinessName"),
+            business_id=data.optional_str("BusinessId"),
+            currency=data.optional_str("Currency"),
+            message_template_namespace=data.optional_str("MessageTemplateNamespace"),
+            primary_business_location=data.optional_str("PrimaryBusinessLocation"),
+            is_on_biz_app=data.optional_str("IsOnBizApp"),
+            marketing_message_lite_status=data.optional_str("MarketingMessageLiteStatus"),
+        )
+
+
+@dataclass(frozen=True)
+class WabaResult:
+    request_id: str
+    waba: BoundWaba | None

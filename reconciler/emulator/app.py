@@ -1,0 +1,449 @@
+"""The CAMS emulator: one ASGI app serving the five operations the way the service does.
+
+This module owns the emulated service's behaviour, reached in-process through
+:class:`InProcessTransport` (httpx) or on a socket through ``server.py``. Per request, in the
+service's order: the action must be one of the five; the V3 signature is verified (unknown
+key, malformed or stale ``x-acs-date``, wrong signature, reused nonce are refused with the
+service's codes); the per-AccessKey rate limit applies; then optional latency and seeded
+faults; then the operation runs against the :class:`EmulatorState`.
+
+Choices where the service's behaviour is not documented (kept here, in one place):
+
+* rate limit: a token bucket per AccessKey holding ``qps`` tokens, refilled continuously at
+  ``qps`` per second; an empty bucket answers HTTP 400 ``Throttling.User`` with
+  ``x-acs-retry-after`` (milliseconds until a token is back);
+* adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists``;
+* a profile asked for a number the space does not have: HTTP 400 ``PhoneNumber.NotExists``;
+* QueryChatappBindWaba for a space with no WABA: ``Code: OK`` and no ``Data``;
+* a missing required parameter: HTTP 400 ``Missing<Name>`` (the OpenAPI gateway's pattern);
+  ``CustSpaceId`` is required by every operation here (the client always sends it);
+* ``IsvCode`` and ``Status`` filters: ``Status`` filters the list, ``IsvCode`` is accepted and
+  not checked; ``x-acs-security-token`` is accepted and not checked (no STS here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+from reconciler.api.models import JSONObject, JSONValue
+from reconciler.api.signing import API_VERSION, compute_signature, parse_authorization
+from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
+from reconciler.emulator.state import EmulatorState, dump_state
+
+# ASGI's message dicts are untyped by specification; ``Any`` stays inside this file's
+# ASGI entry point and never reaches the operations.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_CLOCK_SKEW_SECONDS = 15 * 60
+HOST_ID = "cams.emulator.localhost"
+SIGNED_REQUIRED = ("host", "x-acs-action", "x-acs-version", "x-acs-date",
+                   "x-acs-signature-nonce", "x-acs-content-sha256")
+
+ADD = "AddChatappPhoneNumber"
+LIST = "QueryChatappPhoneNumbers"
+SYNC = "ChatappSyncPhoneNumber"
+PROFILE = "QueryPhoneBusinessProfile"
+WABA = "QueryChatappBindWaba"
+ACTIONS = (ADD, LIST, SYNC, PROFILE, WABA)
+
+
+class ConnectionDropped(Exception):
+    """Raised by the app when the connection must end without an answer (a fault).
+
+    The socket server aborts the TCP connection; :class:`InProcessTransport` raises the
+    httpx error a real dropped connection produces.
+    """
+
+
+@dataclass(frozen=True)
+class ServiceFault(Exception):
+    """An error answer of the service: HTTP status, Code, Message (and optional headers)."""
+
+    status: int
+    code: str
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _missing(name: str) -> ServiceFault:
+    return ServiceFault(400, f"Missing{name}", f"{name} is mandatory for this action.")
+
+
+@dataclass
+class Stats:
+    """What ``GET /_emulator/stats`` reports."""
+
+    calls: Counter[str] = field(default_factory=Counter)  # per action, every request received
+    throttled: int = 0  # answered Throttling.User by the rate limit (faults not included)
+    faulted: int = 0  # spoiled by fault injection
+    faults: Counter[str] = field(default_factory=Counter)  # per fault kind
+    rejected: Counter[str] = field(default_factory=Counter)  # refused before running, per Code
+
+    def as_json(self) -> JSONObject:
+        return {
+            "calls": dict(sorted(self.calls.items())),
+            "total_calls": sum(self.calls.values()),
+            "throttled": self.throttled,
+            "faulted": self.faulted,
+            "faults": dict(sorted(self.faults.items())),
+            "rejected": dict(sorted(self.rejected.items())),
+        }
+
+
+class TokenBucket:
+    """Per-key rate limit. Hand-written: it must answer "no" at once rather than wait, which
+    is not what aiolimiter (an awaiting limiter) is built for."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._clock = clock
+        self._stamp = clock()
+
+    def take(self) -> float | None:
+        """Take a token; None if granted, else seconds until one is available."""
+        now = self._clock()
+        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return (1.0 - self._tokens) / self._rate
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """An HTTP request as the operations see it: decoded query and lowercased headers."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: Mapping[str, str]
+    body: bytes
+    client: str
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(parse_qsl(self.raw_query, keep_blank_values=True))
+
+
+class EmulatorApp:
+    """The ASGI application. ``state`` is changed in place by adds (and reported by /state)."""
+
+    def __init__(
+        self,
+        state: EmulatorState,
+        *,
+        qps: float = 10.0,
+        latency_ms: float = 0.0,
+        faults: FaultPlan | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_change: Callable[[EmulatorState], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.qps = qps
+        self.latency = latency_ms / 1000.0
+        self.faults = FaultInjector(faults or FaultPlan())
+        self.stats = Stats()
+        self._wall_clock = wall_clock
+        self._monotonic = monotonic
+        self._on_change = on_change
+        self._buckets: dict[str, TokenBucket] = {}
+        # Nonces seen per key, oldest first, forgotten once older than the clock-skew window
+        # (a request that old is refused as stale anyway).
+        self._nonces: dict[str, OrderedDict[str, float]] = {}
+        self._operations: dict[str, Callable[[dict[str, str]], JSONObject]] = {
+            ADD: self._add_number, LIST: self._list_numbers, SYNC: self._list_numbers,
+            PROFILE: self._query_profile, WABA: self._query_waba,
+        }
+
+    # -- ASGI ------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        client = scope.get("client")
+        request = ApiRequest(
+            method=str(scope["method"]).upper(),
+            path=str(scope["path"]),
+            raw_query=bytes(scope.get("query_string", b"")).decode("ascii", "replace"),
+            headers={bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1")
+                     for k, v in scope["headers"]},
+            body=body,
+            client=f"{client[0]}:{client[1]}" if client else "-",
+        )
+        status, headers, payload = await self.handle(request)
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        })
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- one request -----------------------------------------------------------------------
+
+    async def handle(self, request: ApiRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Answer one request; raises ConnectionDropped when the answer must be lost."""
+        request_id = str(uuid.uuid4()).upper()
+        if request.path.startswith("/_emulator/"):
+            return self._control(request, request_id)
+        try:
+            body = await self._api(request)
+            return self._answer(200, {**body, "RequestId": request_id}, request_id)
+        except ServiceFault as answer:
+            error: JSONObject = {
+                "RequestId": request_id,
+                "HostId": HOST_ID,
+                "Code": answer.code,
+                "Message": answer.message,
+                "Recommend": f"https://api.aliyun.com/troubleshoot?q={answer.code}"
+                             f"&product=Cams&requestId={request_id}",
+            }
+            return self._answer(answer.status, error, request_id, answer.headers)
+
+    def _answer(
+        self, status: int, body: JSONObject, request_id: str,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = [("content-type", "application/json;charset=utf-8"),
+                   ("content-length", str(len(payload))),
+                   ("x-acs-request-id", request_id), *extra]
+        return status, headers, payload
+
+    def _control(self, request: ApiRequest, request_id: str
+                 ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if request.method == "GET" and request.path == "/_emulator/stats":
+            return self._answer(200, self.stats.as_json(), request_id)
+        if request.method == "GET" and request.path == "/_emulator/state":
+            return self._answer(200, dump_state(self.state), request_id)
+        return self._answer(404, {"Code": "NotFound", "Message": "GET /_emulator/stats or "
+                                  "/_emulator/state", "RequestId": request_id}, request_id)
+
+    async def _api(self, request: ApiRequest) -> JSONObject:
+        action = request.headers.get("x-acs-action", "")
+        if request.path != "/" or request.method not in ("POST", "GET"):
+            raise ServiceFault(404, "InvalidAction.NotFound",
+                               "Specified api is not found, please check your url and method.")
+        if action not in self._operations:
+            self.stats.rejected["InvalidAction.NotFound"] += 1
+            raise ServiceFault(404, "InvalidAction.NotFound",
+                               f"Specified api {action or '(no x-acs-action)'} is not found, "
+                               "please check your url and method.")
+        self.stats.calls[action] += 1
+        try:
+            key_id = self._verify(request)
+        except ServiceFault as refusal:
+            self.stats.rejected[refusal.code] += 1
+            raise
+        wait = self._bucket(key_id).take()
+        if wait is not None:
+            self.stats.throttled += 1
+            raise self._throttling(wait)
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        fault = self.faults.draw(action)
+        if fault is not None and fault is not Fault.LOST_ADD:
+            self.stats.faulted += 1
+            self.stats.faults[fault.value] += 1
+            if fault is Fault.THROTTLE:
+                raise self._throttling(1.0 / self.qps)
+            if fault is Fault.SERVER:
+                raise ServiceFault(503, "ServiceUnavailable", "The request has failed due to a "
+                                   "temporary failure of the server.")
+            raise ConnectionDropped(action)
+        body = self._operations[action](request.params)
+        if fault is Fault.LOST_ADD:
+            self.stats.faulted += 1
+            self.stats.faults[fault.value] += 1
+            raise ConnectionDropped(action)  # committed above; the answer is lost
+        return body
+
+    def _throttling(self, wait: float) -> ServiceFault:
+        return ServiceFault(400, "Throttling.User", "Request was denied due to user flow "
+                            "control.", (("x-acs-retry-after", str(max(1, round(wait * 1000)))),))
+
+    def _bucket(self, key_id: str) -> TokenBucket:
+        bucket = self._buckets.get(key_id)
+        if bucket is None:
+            bucket = self._buckets[key_id] = TokenBucket(self.qps, self._monotonic)
+        return bucket
+
+    # -- signature verification ------------------------------------------------------------
+
+    def _verify(self, request: ApiRequest) -> str:
+        """Check the V3 signature as the service does; return the AccessKeyId."""
+        incomplete = ServiceFault(400, "IncompleteSignature",
+                                  "The request signature does not conform to Aliyun standards.")
+        auth = parse_authorization(request.headers.get("authorization", ""))
+        if auth is None:
+            raise incomplete
+        secret = self.state.access_keys.get(auth.access_key_id)
+        if secret is None:
+            raise ServiceFault(404, "InvalidAccessKeyId.NotFound",
+                               "Specified access key is not found.")
+        signed = {name.lower() for name in auth.signed_headers}
+        present_acs = {name for name in request.headers if name.startswith("x-acs-")}
+        if not set(SIGNED_REQUIRED) <= signed or not present_acs <= signed \
+                or not signed <= set(request.headers):
+            raise incomplete
+        if request.headers["x-acs-version"] != API_VERSION:
+            raise ServiceFault(400, "InvalidVersion",
+                               "Specified parameter Version is not valid.")
+        try:
+            sent_at = datetime.strptime(request.headers["x-acs-date"], "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            raise ServiceFault(400, "InvalidTimeStamp.Format", "Specified time stamp or date "
+                               "value is not well formatted.") from None
+        now = self._wall_clock()
+        if abs(now - sent_at.replace(tzinfo=UTC).timestamp()) > MAX_CLOCK_SKEW_SECONDS:
+            raise ServiceFault(400, "InvalidTimeStamp.Expired",
+                               "Specified time stamp or date value is expired.")
+        expected = compute_signature(
+            method=request.method,
+            path=request.path,
+            query=parse_qsl(request.raw_query, keep_blank_values=True),
+            headers=request.headers,
+            signed_headers=signed,
+            body_sha256=hashlib.sha256(request.body).hexdigest(),
+            secret=secret,
+        )
+        if not hmac.compare_digest(expected, auth.signature.lower()):
+            raise ServiceFault(400, "SignatureDoesNotMatch",
+                               "Specified signature does not match our calculation.")
+        self._use_nonce(auth.access_key_id, request.headers["x-acs-signature-nonce"], now)
+        return auth.access_key_id
+
+    def _use_nonce(self, key_id: str, nonce: str, now: float) -> None:
+        seen = self._nonces.setdefault(key_id, OrderedDict())
+        while seen:
+            oldest, stamp = next(iter(seen.items()))
+            if now - stamp <= 2 * MAX_CLOCK_SKEW_SECONDS:
+                break
+            del seen[oldest]
+        if nonce in seen:
+            raise ServiceFault(400, "SignatureNonceUsed",
+                               "Specified signature nonce was used already.")
+        seen[nonce] = now
+
+    # -- the operations --------------------------------------------------------------------
+
+    def _space(self, params: dict[str, str]) -> str:
+        space_id = params.get("CustSpaceId", "")
+        if not space_id:
+            raise _missing("CustSpaceId")
+        if space_id not in self.state.spaces:
+            raise ServiceFault(400, "Unknown.ResourceOwnerId",
+                               "The resource does not belong to the current user.")
+        return space_id
+
+    def _list_numbers(self, params: dict[str, str]) -> JSONObject:
+        space_id = self._space(params)
+        wanted = params.get("Status")
+        numbers: list[JSONValue] = [
+            dict(n) for n in self.state.spaces[space_id].numbers
+            if not wanted or n.get("Status") == wanted
+        ]
+        return {"Code": "OK", "Message": "SUCCESS", "Success": True, "PhoneNumbers": numbers}
+
+    def _query_profile(self, params: dict[str, str]) -> JSONObject:
+        space_id = self._space(params)
+        phone = params.get("PhoneNumber", "").lstrip("+")
+        if not phone:
+            raise _missing("PhoneNumber")
+        space = self.state.spaces[space_id]
+        if not any(n.get("PhoneNumber") == phone for n in space.numbers):
+            raise ServiceFault(400, "PhoneNumber.NotExists",
+                               f"The phone number {phone} does not exist in this space.")
+        return {"Code": "OK", "Message": "SUCCESS", "Success": True,
+                "Data": dict(space.profiles.get(phone, {}))}
+
+    def _query_waba(self, params: dict[str, str]) -> JSONObject:
+        space_id = self._space(params)
+        waba = self.state.spaces[space_id].waba
+        body: JSONObject = {"Code": "OK", "Message": "SUCCESS", "Success": True}
+        if waba is not None:
+            body["Data"] = dict(waba)
+        return body
+
+    def _add_number(self, params: dict[str, str]) -> JSONObject:
+        space_id = self._space(params)
+        for name in ("Cc", "PhoneNumber", "VerifiedName"):
+            if not params.get(name, "").strip():
+                raise _missing(name)
+        cc, national = params["Cc"].strip().lstrip("+"), params["PhoneNumber"].strip()
+        if not (cc.isdigit() and 1 <= len(cc) <= 3):
+            raise ServiceFault(400, "InvalidParameter", "Cc must be a country calling code "
+                               "of 1 to 3 digits.")
+        if not (national.isdigit() and 4 <= len(national) <= 14):
+            raise ServiceFault(400, "InvalidParameter", "PhoneNumber must be the national "
+                               "number, digits only.")
+        digits = cc + national
+        if self.state.find_number(digits) is not None:
+            raise ServiceFault(400, "PhoneNumber.AlreadyExists", f"The phone number {digits} "
+                               "already exists in a WhatsApp Business Account.")
+        self.state.spaces[space_id].numbers.append({
+            "PhoneNumber": digits,
+            "VerifiedName": params["VerifiedName"].strip(),
+            "Status": "PENDING",
+            "NameStatus": "PENDING_REVIEW",
+            "QualityRating": "UNKNOWN",
+        })
+        if self._on_change is not None:
+            self._on_change(self.state)
+        return {"Code": "OK", "Message": "SUCCESS", "Success": True}
+
+
+class InProcessTransport(httpx.AsyncBaseTransport):
+    """The emulator as an httpx transport, no socket: httpx's ASGI transport, plus the one
+    thing it cannot express, a connection dropped without an answer."""
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app
+        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._asgi.handle_async_request(request)
+        except ConnectionDropped:
+            # What httpx raises when a real server closes the connection mid-exchange.
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._asgi.aclose()

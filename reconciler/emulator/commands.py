@@ -1,0 +1,101 @@
+"""The ``camsctl emulator`` command group: run the CAMS emulator on a socket.
+
+This module owns the emulator's command line only: it turns flags into an :class:`EmulatorApp`
+and an :class:`EmulatorServer`, prints where it listens, and turns setup failures (a bad state
+file, a port in use) into one clear line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+from pathlib import Path
+
+import click
+
+from reconciler.emulator.app import EmulatorApp
+from reconciler.emulator.faults import FaultPlan
+from reconciler.emulator.server import EmulatorServer
+from reconciler.emulator.state import StateFileError, load_state, write_state
+
+_RATE = click.FloatRange(0.0, 1.0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def emulator() -> None:
+    """A local stand-in for the five CAMS operations camsctl uses.
+
+    It verifies Signature V3 like the service, limits each AccessKey to --qps calls per
+    second (HTTP 400 Throttling.User), and can inject seeded faults, so pipelines can be
+    tested without a cloud account. Point camsctl at it with
+    `camsctl --endpoint http://127.0.0.1:8080 ...` and the state file's access key
+    (default: id `emulator`, secret `emulator-secret`).
+    """
+
+
+@emulator.command("serve")
+@click.option("--state", "state_file", required=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="State file (YAML or JSON): access keys, spaces, WABAs, numbers, profiles.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The emulator has no TLS: keep it on loopback.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0 picks a free port and prints it).")
+@click.option("--qps", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Calls per second allowed per AccessKey before Throttling.User.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Delay added to every API answer, in milliseconds.")
+@click.option("--fault-throttle", default=0.0, show_default=True, type=_RATE, metavar="RATE",
+              help="Share of calls answered Throttling.User regardless of rate.")
+@click.option("--fault-5xx", "fault_server", default=0.0, show_default=True, type=_RATE,
+              metavar="RATE", help="Share of calls answered HTTP 503 ServiceUnavailable.")
+@click.option("--fault-drop", default=0.0, show_default=True, type=_RATE, metavar="RATE",
+              help="Share of calls whose connection is reset without an answer.")
+@click.option("--fault-lost-add", default=0.0, show_default=True, type=_RATE, metavar="RATE",
+              help="Share of AddChatappPhoneNumber calls that add the number, then drop the "
+                   "answer.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the fault draws: the same calls meet the same faults.")
+@click.option("--persist", is_flag=True,
+              help="Write every added number back to the state file (atomically).")
+def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
+          fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
+          seed: int, persist: bool) -> None:
+    """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
+
+    \b
+    GET /_emulator/stats   calls per action, throttled and faulted counts
+    GET /_emulator/state   the current state, in the state-file format
+    """
+    try:
+        state = load_state(state_file)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        faults = FaultPlan(throttle=fault_throttle, server=fault_server, drop=fault_drop,
+                           lost_add=fault_lost_add, seed=seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault-*") from None
+    on_change = (lambda s: write_state(state_file, s)) if persist else None
+    app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change)
+    server = EmulatorServer(app, host, port)
+
+    async def run() -> None:
+        try:
+            await server.start()
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else (
+                exc.strerror or str(exc))
+            raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+        key = next(iter(state.access_keys))
+        click.echo(f"CAMS emulator listening on {server.url} (state {state_file}, "
+                   f"{len(state.spaces)} space(s), access key id {key!r}, {qps:g} QPS per key)",
+                   err=True)
+        if faults.active:
+            click.echo(f"fault injection on: throttle={fault_throttle} 5xx={fault_server} "
+                       f"drop={fault_drop} lost-add={fault_lost_add} seed={seed}", err=True)
+        await server.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

@@ -1,0 +1,38 @@
+"""Helpers for the client tests: the test state, and clients wired to an in-process emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from reconciler.api import Credentials, RetryPolicy, open_client
+from reconciler.api.client import CamsClient
+from reconciler.api.credentials import StaticCredentials
+from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport, load_state
+
+STATE_FILE = Path(__file__).parent.parent / "emulator" / "state.yaml"
+SPACE = "293483938849493"
+EMPTY_SPACE = "100000000000001"
+KEY = Credentials("LTAI5tTestKey", "test-secret")
+
+# Fast retries: the tests count attempts, they do not wait for realistic backoff.
+FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01, max_elapsed=10.0)
+
+
+def make_app(faults: FaultPlan | None = None, qps: float = 1000.0, **kwargs: Any) -> EmulatorApp:
+    return EmulatorApp(load_state(STATE_FILE), qps=qps, faults=faults, **kwargs)
+
+
+@asynccontextmanager
+async def client_for(app: EmulatorApp, *, credentials: Credentials = KEY, qps: float = 1000.0,
+                     parallelism: int = 8, retry: RetryPolicy = FAST_RETRY,
+                     **kwargs: Any) -> AsyncIterator[CamsClient]:
+    async with open_client("http://127.0.0.1", qps=qps, parallelism=parallelism,
+                           transport=InProcessTransport(app),
+                           credentials=StaticCredentials(credentials), retry=retry) as client:
+        for name, value in kwargs.items():
+            setattr(client, f"_{name}", value)  # clock / nonce overrides
+        yield client
+
