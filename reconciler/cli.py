@@ -6,13 +6,37 @@ model, plan, renderers) or owns its own I/O (loader for files, client for the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import TypeVar
 
 import click
 
 from reconciler import __version__
+from reconciler.api import CamsClient, CamsError, open_client
+from reconciler.apply import Outcome, Result, apply_adds, stale_spaces
 from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.emulator.commands import emulator
+from reconciler.importer import ImportedSpace, render_manifest, schema_reference
+from reconciler.journal import DEFAULT_JOURNAL, Journal
+from reconciler.live import Live
 from reconciler.loader import LoadResult, load
+from reconciler.manifest import MANIFEST_SCHEMA, Desired
+from reconciler.plan import Plan, build_plan, live_digest
+from reconciler.planfile import PlanFileError, PlanMeta, dumps, loads
+from reconciler.refresh import RefreshError, refresh, reread
+from reconciler.render import render_markdown, render_text
+from reconciler.schemas import schema_file
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,11 +69,18 @@ class GlobalOptions:
               type=click.Path(dir_okay=False),
               help="Talk to an in-process emulator seeded from STATE_FILE; no credentials needed.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+@click.option("-v", "--verbose", count=True,
+              help="Progress on stderr even when it is not a terminal; -vv: every API call.")
 @click.pass_context
 def cli(ctx: click.Context, endpoint: str | None, region: str, profile: str | None, qps: float,
         parallelism: int, emulator: str | None, no_color: bool, verbose: int) -> None:
     """Declarative reconciler for the WhatsApp phone numbers of Alibaba Cloud CAMS."""
+    if verbose >= 2:
+        # -vv: one line per API attempt (operation, HTTP status, RequestId); never secrets.
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
+                            format="camsctl: %(name)s: %(message)s")
+        for noisy in ("httpx", "httpcore", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = GlobalOptions(endpoint=endpoint, region=region, profile=profile, qps=qps,
                             parallelism=parallelism, emulator=emulator, color=not no_color,
                             verbose=verbose)
@@ -107,6 +138,338 @@ def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
     if warnings:
         summary += f" ({_plural(warnings, 'warning')})"
     click.echo(summary)
+
+
+# --- talking to CAMS --------------------------------------------------------------------------
+
+
+def _options(ctx: click.Context) -> GlobalOptions:
+    options = ctx.find_object(GlobalOptions)
+    assert options is not None
+    return options
+
+
+@asynccontextmanager
+async def _client(options: GlobalOptions) -> AsyncIterator[CamsClient]:
+    async with open_client(
+        endpoint=options.endpoint, region=options.region, profile=options.profile,
+        qps=options.qps, parallelism=options.parallelism,
+        emulator_state=Path(options.emulator) if options.emulator else None,
+    ) as client:
+        yield client
+
+
+def _endpoint_label(options: GlobalOptions, client: CamsClient) -> str:
+    if options.emulator:
+        return f"emulator:{options.emulator}"
+    return client.endpoint.url
+
+
+def _run(ctx: click.Context, work: Callable[[], Coroutine[None, None, T]]) -> T:
+    """Run async work; any failure to reach or read CAMS becomes one clear line and exit 1."""
+    try:
+        return asyncio.run(work())
+    except RefreshError as exc:
+        click.echo(f"Error: {exc}", err=True)
+    except CamsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+    except PlanFileError as exc:
+        click.echo(f"Error: {exc}", err=True)
+    ctx.exit(1)
+    raise AssertionError("unreachable")
+
+
+def _progress(options: GlobalOptions) -> Callable[[str], None] | None:
+    """Progress lines on stderr, only when stderr is a terminal (or with -v)."""
+    if not (sys.stderr.isatty() or options.verbose):
+        return None
+
+    def show(message: str) -> None:
+        click.echo(message, err=True)
+    return show
+
+
+def _created_at() -> str:
+    # SOURCE_DATE_EPOCH makes saved plans reproducible byte for byte (as in reproducible builds).
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() \
+        else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _select_spaces(ctx: click.Context, desired: Desired, spaces: tuple[str, ...]) -> Desired:
+    if not spaces:
+        return desired
+    unknown = sorted(set(spaces) - set(desired.spaces))
+    if unknown:
+        click.echo(f"Error: --space {', '.join(unknown)}: not declared in the manifests",
+                   err=True)
+        ctx.exit(1)
+    return replace(desired, spaces=MappingProxyType(
+        {sid: space for sid, space in desired.spaces.items() if sid in spaces}))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _append_step_summary(markdown: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(markdown + "\n")
+
+
+def _show_plan(ctx: click.Context, plan: Plan, meta: PlanMeta, fmt: str, mask: bool) -> None:
+    if fmt == "json":
+        click.echo(dumps(plan, meta), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan, mask=mask), nl=False)
+    else:
+        color = _colour_enabled(ctx)
+        use_colour = sys.stdout.isatty() if color is None else color
+        click.echo(render_text(plan, color=use_colour, mask=mask), nl=False, color=color)
+
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+                       default="text", show_default=True, help="How to print the plan.")
+_MASK = click.option("--mask-numbers", is_flag=True,
+                     help="Hide the middle digits of phone numbers in text and Markdown.")
+_SPACE = click.option("--space", "spaces", multiple=True, metavar="ID",
+                      help="Only these declared spaces (repeatable).")
+_SYNC = click.option("--sync", is_flag=True,
+                     help="Read numbers with ChatappSyncPhoneNumber (fresh from WhatsApp).")
+
+
+async def _plan(options: GlobalOptions, client: CamsClient, desired: Desired,
+                sync: bool) -> tuple[Plan, PlanMeta]:
+    live = await refresh(client, desired, sync=sync, progress=_progress(options))
+    meta = PlanMeta(created_at=_created_at(), endpoint=_endpoint_label(options, client))
+    return build_plan(desired, live, sync=sync), meta
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also save the plan (JSON) to FILE, for `apply --plan FILE`.")
+@_FORMAT
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 in sync, else 2 (adds) | 4 (drift) | 8 (unmanaged), added up.")
+@_SYNC
+@_SPACE
+@_MASK
+@click.pass_context
+def plan(ctx: click.Context, paths: tuple[str, ...], out: Path | None, fmt: str,
+         detailed_exitcode: bool, sync: bool, spaces: tuple[str, ...],
+         mask_numbers: bool) -> None:
+    """Compare the manifests with the live account and show what apply would add.
+
+    Drift (name, status, profile, WABA) and unmanaged numbers are reported, never changed.
+    """
+    options = _options(ctx)
+    desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
+
+    async def work() -> tuple[Plan, PlanMeta]:
+        async with _client(options) as client:
+            return await _plan(options, client, desired, sync)
+
+    result, meta = _run(ctx, work)
+    if out is not None:
+        _write_atomically(out, dumps(result, meta))
+    _show_plan(ctx, result, meta, fmt, mask_numbers)
+    _append_step_summary(render_markdown(result, mask=mask_numbers))
+    if detailed_exitcode:
+        ctx.exit(int(result.findings()))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_FORMAT
+@_SYNC
+@_SPACE
+@_MASK
+@click.pass_context
+def drift(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
+          spaces: tuple[str, ...], mask_numbers: bool) -> None:
+    """Audit: report drift, missing and unmanaged numbers. Never writes.
+
+    Exit 0 in sync, else 2 (numbers to add) | 4 (drift) | 8 (unmanaged), added up.
+    """
+    options = _options(ctx)
+    desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
+
+    async def work() -> tuple[Plan, PlanMeta]:
+        async with _client(options) as client:
+            return await _plan(options, client, desired, sync)
+
+    result, meta = _run(ctx, work)
+    _show_plan(ctx, result, meta, fmt, mask_numbers)
+    _append_step_summary(render_markdown(result, mask=mask_numbers))
+    ctx.exit(int(result.findings()))
+
+
+def _loaded(ctx: click.Context, paths: tuple[str, ...]) -> Desired:
+    result = load_or_exit(ctx, paths)
+    assert result.desired is not None
+    return result.desired
+
+
+def _outcome_line(outcome: Outcome, mask: bool) -> str:
+    phone = outcome.add.phone.masked() if mask else outcome.add.phone.e164
+    text = f"{phone} (space {outcome.add.space_id}): {outcome.result.value}"
+    if outcome.result is Result.FAILED:
+        text += f": {outcome.reason}"
+    elif outcome.request_id:
+        text += f" (RequestId {outcome.request_id})"
+    elif outcome.reason:
+        text += f" ({outcome.reason})"
+    return text
+
+
+def _apply_summary(outcomes: tuple[Outcome, ...]) -> str:
+    added = sum(o.result is Result.ADDED for o in outcomes)
+    present = sum(o.result is Result.ALREADY_PRESENT for o in outcomes)
+    failed = sum(o.result is Result.FAILED for o in outcomes)
+    middle = f"{present} already present, " if present else ""
+    return f"Apply complete: {added} added, {middle}{failed} failed."
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Apply a plan saved by `plan --out`; refused if the live state changed.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_JOURNAL, show_default=True,
+              help="Append-only record of every add (JSON lines).")
+@_MASK
+@click.pass_context
+def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
+          auto_approve: bool, journal_path: Path, mask_numbers: bool) -> None:
+    """Add every declared number that is missing. Nothing else is ever changed.
+
+    With PATH... it plans first and asks for `yes` on a terminal (refusing with no terminal
+    unless --auto-approve). With --plan FILE it applies that saved plan without asking,
+    after checking that the spaces it adds to have not changed since.
+    """
+    options = _options(ctx)
+    if bool(paths) == bool(plan_file):
+        raise click.UsageError("give manifest PATHs or --plan FILE (one of them)")
+    desired = _loaded(ctx, paths) if paths else None
+    saved: tuple[Plan, PlanMeta] | None = None
+    if plan_file is not None:
+        try:
+            saved = loads(plan_file.read_text(encoding="utf-8"))
+        except (PlanFileError, OSError) as exc:
+            click.echo(f"Error: {plan_file}: {exc}", err=True)
+            ctx.exit(1)
+
+    def confirm(plan_: Plan) -> bool:
+        if auto_approve or saved is not None or not plan_.adds:
+            return True
+        if not sys.stdin.isatty():
+            click.echo("Error: apply needs confirmation: run it on a terminal, or pass "
+                       "--auto-approve (for CI, prefer `plan --out` and `apply --plan`).",
+                       err=True)
+            return False
+        answer = click.prompt(f"Add {len(plan_.adds)} number(s)? Only 'yes' will be accepted",
+                              default="", show_default=False)
+        if answer != "yes":
+            click.echo("Apply cancelled; nothing was added.", err=True)
+            return False
+        return True
+
+    def progress(outcome: Outcome) -> None:
+        if sys.stderr.isatty() or options.verbose:
+            click.echo(_outcome_line(outcome, mask_numbers), err=True)
+
+    async def work() -> tuple[Plan, tuple[Outcome, ...]] | None:
+        async with _client(options) as client:
+            if saved is not None:
+                plan_, _meta = saved
+                touched = [s for s in plan_.spaces if any(a.space_id == s.id
+                                                           for a in plan_.adds)]
+                fresh_live = await reread(client, touched, progress=_progress(options))
+                fresh = _replan_digests(plan_, fresh_live)
+                stale = stale_spaces(plan_, fresh)
+                if stale:
+                    click.echo(f"Error: the plan is stale: the live state of space "
+                               f"{', '.join(stale)} changed since it was made. Nothing was "
+                               "added; run `camsctl plan` again.", err=True)
+                    return None
+            else:
+                assert desired is not None
+                plan_, _meta = await _plan(options, client, desired, sync=False)
+                _show_plan(ctx, plan_, _meta, "text", mask_numbers)
+                if not confirm(plan_):
+                    return None
+            if not plan_.adds:
+                return plan_, ()
+            with Journal(journal_path) as journal:
+                return plan_, await apply_adds(client, plan_, journal, progress=progress)
+
+    done = _run(ctx, work)
+    if done is None:
+        ctx.exit(1)
+    _, outcomes = done
+    for outcome in outcomes:
+        click.echo(_outcome_line(outcome, mask_numbers))
+    summary = _apply_summary(outcomes)
+    click.echo(summary)
+    _append_step_summary(f"### camsctl apply\n\n**{summary}**\n\n" + "\n".join(
+        f"- {_outcome_line(o, True)}" for o in outcomes))
+    if any(o.result is Result.FAILED for o in outcomes):
+        ctx.exit(1)
+
+
+def _replan_digests(saved: Plan, live: Live) -> Plan:
+    """The saved plan with each re-read space's digest as it is now."""
+    spaces = tuple(replace(s, live_digest=live_digest(live.spaces[s.id]))
+                   for s in saved.spaces if s.id in live.spaces)
+    return replace(saved, spaces=spaces)
+
+
+@cli.command(name="import")
+@click.option("--space", "spaces", multiple=True, required=True, metavar="ID",
+              help="A space to import (repeatable).")
+@click.option("--isv-code", metavar="CODE", help="IsvCode to pass when reading the spaces.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the manifest to FILE (refuses to overwrite) instead of stdout.")
+@click.pass_context
+def import_(ctx: click.Context, spaces: tuple[str, ...], isv_code: str | None,
+            output: Path | None) -> None:
+    """Write a manifest of what the spaces have now.
+
+    Planning with it right after shows nothing to add and no drift.
+    """
+    options = _options(ctx)
+    if output is not None and output.exists():
+        click.echo(f"Error: {output} exists; choose another file or remove it first.", err=True)
+        ctx.exit(1)
+
+    async def work() -> str:
+        async with _client(options) as client:
+            async def read(space_id: str) -> ImportedSpace:
+                listed = await client.list_phone_numbers(space_id, isv_code)
+                waba = (await client.query_bind_waba(space_id, isv_code)).waba
+                return ImportedSpace(space_id, listed, waba)
+            read_all = await asyncio.gather(*(read(s) for s in dict.fromkeys(spaces)))
+            where = output.parent if output else Path.cwd()
+            return render_manifest(read_all, isv_code=isv_code, schema_path=schema_reference(
+                schema_file(MANIFEST_SCHEMA), where))
+
+    text = _run(ctx, work)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+        click.echo(f"Wrote {output}.", err=True)
+
+
+cli.add_command(emulator)
 
 
 def main() -> None:

@@ -28,6 +28,12 @@ def load_schema(name: str) -> dict[str, object]:
     return cast(dict[str, object], json.loads(text))
 
 
+def schema_file(name: str) -> Path:
+    """Where the schema ``name`` is on disk (for ``$schema`` lines written by import)."""
+    packaged = Path(str(resources.files("reconciler").joinpath("schemas", name)))
+    return packaged if packaged.is_file() else _REPO_SCHEMAS / name
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A validator for the schema ``name``; the schema itself is checked once."""

@@ -1,0 +1,79 @@
+"""The live state: what the account has, as read by refresh, as frozen values.
+
+These are the plan's view of the service, separate from the API client's wire models so that a
+change in the API's JSON never reaches the plan rules. Refresh builds them; ``build_plan`` reads
+them. Numbers are keyed by E.164, like the desired state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from reconciler.phone import PhoneNumber
+
+
+@dataclass(frozen=True)
+class LiveNumber:
+    """A number as QueryChatappPhoneNumbers (or ChatappSyncPhoneNumber) lists it."""
+
+    phone: PhoneNumber
+    verified_name: str
+    status: str
+    name_status: str | None = None
+    quality_rating: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveProfile:
+    """A number's business profile as QueryPhoneBusinessProfile returns it."""
+
+    about: str | None = None
+    email: str | None = None
+    websites: tuple[str, ...] | None = None
+    vertical: str | None = None
+    address: str | None = None
+    description: str | None = None
+    profile_picture_url: str | None = None
+
+    def fields(self) -> dict[str, str | tuple[str, ...] | None]:
+        return {"about": self.about, "email": self.email, "websites": self.websites,
+                "vertical": self.vertical, "address": self.address,
+                "description": self.description,
+                "profile_picture_url": self.profile_picture_url}
+
+
+@dataclass(frozen=True)
+class LiveWaba:
+    """The WhatsApp Business Account bound to a space (QueryChatappBindWaba)."""
+
+    id: str | None
+    name: str | None
+    review_status: str | None
+
+    def fields(self) -> dict[str, str | None]:
+        return {"id": self.id, "name": self.name, "review_status": self.review_status}
+
+
+@dataclass(frozen=True)
+class LiveSpace:
+    """Everything refresh read for one space.
+
+    ``waba_read`` says whether QueryChatappBindWaba was called; only then does ``waba`` mean
+    something (``None`` = no WABA bound). ``profiles`` holds the profiles that were read, by
+    E.164; a number missing from it was not read, which is not the same as an empty profile.
+    """
+
+    id: str
+    numbers: Mapping[str, LiveNumber]
+    waba_read: bool = False
+    waba: LiveWaba | None = None
+    profiles: Mapping[str, LiveProfile] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live state of the spaces that were read, by space id."""
+
+    spaces: Mapping[str, LiveSpace]

@@ -1,0 +1,193 @@
+"""The plan's wire format: the JSON of ``plan --format json`` and of ``plan --out FILE``.
+
+This module alone knows the encoding (published as ``schemas/plan.schema.json``). It writes
+snake_case keys, string enums and sorted lists so that the same plan gives the same bytes, and it
+reads back only format versions it knows. Internal types may change; this format changes only
+with ``format_version``. A plan file holds no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler import __version__
+from reconciler.diagnostics import Location
+from reconciler.phone import PhoneNumberError, parse_phone
+from reconciler.plan import (
+    AddNumber,
+    Drift,
+    FieldValue,
+    Plan,
+    PlannedSpace,
+    PlanWarning,
+    SpaceReads,
+    Unmanaged,
+)
+
+FORMAT_VERSION = "1.0"
+_KNOWN_MAJOR = "1"
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be used: unreadable, of an unknown version, or malformed."""
+
+
+@dataclass(frozen=True)
+class PlanMeta:
+    """Where and when a plan was made; not part of the comparison."""
+
+    created_at: str
+    endpoint: str
+    generated_by: str = f"camsctl {__version__}"
+
+
+def _source(location: Location | None) -> str | None:
+    return location.short if location is not None else None
+
+
+def _value(value: FieldValue) -> str | list[str] | None:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
+    """The plan as plain JSON values, in the published format."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "generated_by": meta.generated_by,
+        "created_at": meta.created_at,
+        "endpoint": meta.endpoint,
+        "summary": plan.summary(),
+        "spaces": [{"id": s.id, "label": s.label, "isv_code": s.isv_code,
+                    "live_digest": s.live_digest,
+                    "reads": {"numbers": "ChatappSyncPhoneNumber" if s.reads.sync
+                              else "QueryChatappPhoneNumbers",
+                              "waba": s.reads.waba, "profiles": list(s.reads.profiles)}}
+                   for s in plan.spaces],
+        "changes": [{"action": "add", "space": a.space_id, "phone": a.phone.e164,
+                     "request": a.request(), "source": _source(a.source)} for a in plan.adds],
+        "drift": [{"space": d.space_id, "phone": d.phone, "field": d.field,
+                   "expected": _value(d.expected), "actual": _value(d.actual),
+                   "source": _source(d.source)} for d in plan.drift],
+        "unmanaged": [{"space": u.space_id, "phone": u.phone, "verified_name": u.verified_name,
+                       "status": u.status} for u in plan.unmanaged],
+        "warnings": [{"space": w.space_id, "phone": w.phone, "message": w.message,
+                      "source": _source(w.source)} for w in plan.warnings],
+    }
+
+
+def dumps(plan: Plan, meta: PlanMeta) -> str:
+    """The plan as JSON text: stable key order and indentation, one trailing newline."""
+    return json.dumps(to_wire(plan, meta), indent=2, ensure_ascii=False) + "\n"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _obj(value: object, what: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise PlanFileError(f"{what} must be an object")
+    return value
+
+
+def _list(value: object, what: str) -> Sequence[object]:
+    if not isinstance(value, list):
+        raise PlanFileError(f"{what} must be a list")
+    return value
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise PlanFileError(f"{what} must be a string")
+    return value
+
+
+def _opt_str(value: object, what: str) -> str | None:
+    return None if value is None else _str(value, what)
+
+
+def _field_value(value: object, what: str) -> FieldValue:
+    if isinstance(value, list):
+        return tuple(_str(v, what) for v in value)
+    return _opt_str(value, what)
+
+
+def _location(value: object) -> Location | None:
+    if not isinstance(value, str):
+        return None
+    file, _, line = value.rpartition(":")
+    return Location(file, int(line)) if file and line.isdigit() else Location(value)
+
+
+def loads(text: str) -> tuple[Plan, PlanMeta]:
+    """Read a plan file written by :func:`dumps`. Raises :class:`PlanFileError`."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(f"not a JSON plan file: {exc.msg} at line {exc.lineno}") from None
+    root = _obj(raw, "the plan")
+    version = root.get("format_version")
+    if not isinstance(version, str) or version.split(".")[0] != _KNOWN_MAJOR:
+        raise PlanFileError(f"unknown plan format_version {version!r}: this camsctl reads "
+                            f"{FORMAT_VERSION}; make the plan again with this version")
+    try:
+        spaces = []
+        for item in _list(root.get("spaces"), "spaces"):
+            space = _obj(item, "a space")
+            reads = _obj(space.get("reads"), "a space's reads")
+            spaces.append(PlannedSpace(
+                id=_str(space.get("id"), "space id"),
+                label=_opt_str(space.get("label"), "space label"),
+                isv_code=_opt_str(space.get("isv_code"), "space isv_code"),
+                live_digest=_str(space.get("live_digest"), "live_digest"),
+                reads=SpaceReads(
+                    sync=reads.get("numbers") == "ChatappSyncPhoneNumber",
+                    waba=reads.get("waba") is True,
+                    profiles=tuple(_str(p, "profile phone")
+                                   for p in _list(reads.get("profiles", []), "profiles")))))
+        adds = []
+        for item in _list(root.get("changes"), "changes"):
+            change = _obj(item, "a change")
+            if change.get("action") != "add":
+                raise PlanFileError(f"unknown change action {change.get('action')!r}")
+            request = _obj(change.get("request"), "a change's request")
+            adds.append(AddNumber(
+                space_id=_str(request.get("CustSpaceId"), "CustSpaceId"),
+                phone=parse_phone(_str(change.get("phone"), "phone")),
+                verified_name=_str(request.get("VerifiedName"), "VerifiedName"),
+                source=_location(change.get("source")) or Location("?")))
+        drift = [Drift(space_id=_str(d.get("space"), "drift space"),
+                       phone=_opt_str(d.get("phone"), "drift phone"),
+                       field=_str(d.get("field"), "drift field"),
+                       expected=_field_value(d.get("expected"), "drift expected"),
+                       actual=_field_value(d.get("actual"), "drift actual"),
+                       source=_location(d.get("source")) or Location("?"))
+                 for d in (_obj(x, "a drift") for x in _list(root.get("drift"), "drift"))]
+        unmanaged = [Unmanaged(space_id=_str(u.get("space"), "space"),
+                               phone=_str(u.get("phone"), "phone"),
+                               verified_name=_str(u.get("verified_name"), "verified_name"),
+                               status=_str(u.get("status"), "status"))
+                     for u in (_obj(x, "an unmanaged number")
+                               for x in _list(root.get("unmanaged"), "unmanaged"))]
+        warnings = [PlanWarning(space_id=_str(w.get("space"), "space"),
+                                phone=_opt_str(w.get("phone"), "phone"),
+                                message=_str(w.get("message"), "message"),
+                                source=_location(w.get("source")))
+                    for w in (_obj(x, "a warning")
+                              for x in _list(root.get("warnings"), "warnings"))]
+        summary = _obj(root.get("summary"), "summary")
+        unchanged = summary.get("unchanged")
+        meta = PlanMeta(created_at=_str(root.get("created_at"), "created_at"),
+                        endpoint=_str(root.get("endpoint"), "endpoint"),
+                        generated_by=_str(root.get("generated_by"), "generated_by"))
+    except PhoneNumberError as exc:
+        raise PlanFileError(f"a change holds a bad phone number: {exc}") from None
+    plan = Plan(spaces=tuple(spaces), adds=tuple(adds), drift=tuple(drift),
+                unmanaged=tuple(unmanaged), warnings=tuple(warnings),
+                unchanged=unchanged if isinstance(unchanged, int) else 0)
+    known = {s.id for s in plan.spaces}
+    stray = sorted({a.space_id for a in plan.adds} - known)
+    if stray:
+        raise PlanFileError(f"changes name spaces the plan did not read: {', '.join(stray)}")
+    return plan, meta
