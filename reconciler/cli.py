@@ -376,7 +376,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
                        err=True)
             return False
         answer = click.prompt(f"Add {len(plan_.adds)} number(s)? Only 'yes' will be accepted",
-                              default="", show_default=False)
+                              default="", show_default=False, err=True)
         if answer != "yes":
             click.echo("Apply cancelled; nothing was added.", err=True)
             return False
