@@ -31,7 +31,15 @@ class Journal:
         self.path = path
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A crash mid-write can leave a torn last line; end it, so our first entry stands alone.
+        torn = False
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                torn = existing.read(1) != b"\n"
         self._file = path.open("a", encoding="utf-8")
+        if torn:
+            self._file.write("\n")
 
     def record(self, event: str, space: str, phone: str, *, request_id: str | None = None,
                error: str | None = None) -> None:

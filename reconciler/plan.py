@@ -211,9 +211,9 @@ def _space_plan(space: Space, live: LiveSpace) -> tuple[list[AddNumber], list[Dr
     unchanged = 0
     for e164, number in space.numbers.items():
         if not number.phone.valid:
-            warnings.append(PlanWarning(space.id, e164, f"{e164} is possible but not a valid "
-                                        "number for its country (libphonenumber)",
-                                        number.source))
+            # The number is the warning's subject (masked by renderers), never in its text.
+            warnings.append(PlanWarning(space.id, e164, "possible but not a valid number for "
+                                        "its country (libphonenumber)", number.source))
         if e164 not in live.numbers:
             adds.append(AddNumber(space.id, number.phone, number.verified_name, number.source))
             continue

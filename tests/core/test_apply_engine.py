@@ -111,3 +111,12 @@ def test_server_errors_on_adds_are_never_blindly_retried(tmp_path: Path) -> None
              if o.result is Result.ADDED}
     assert added <= present
     assert "PhoneNumber.AlreadyExists" not in app.stats.rejected
+
+
+def test_a_torn_journal_line_does_not_swallow_the_next_entry(tmp_path: Path) -> None:
+    journal = tmp_path / "j.jsonl"
+    journal.write_text('{"time": "t", "event": "added"}\n{"time": "t", "ev')  # crash mid-write
+    with Journal(journal) as log:
+        log.record("sending", "100", "+8613800000001")
+    entries = read_journal(journal)
+    assert [e["event"] for e in entries] == ["added", "sending"]

@@ -1,0 +1,197 @@
+"""Helpers of the end-to-end tests: the emulator on a loopback socket, camsctl as a subprocess.
+
+Every test here drives the real command line (``python -m reconciler``) in a child process,
+against an emulator served from this process on 127.0.0.1 (a free port). The emulator's state
+lives in this process, so it persists between commands and the tests can look at it (or
+change it) between two runs, as another pipeline would.
+
+The child's environment is scrubbed: ``HOME`` is an empty folder (no ``~/.aliyun/config.json``),
+no ``ALIBABA_CLOUD_*``/``CAMSCTL_*`` variable leaks in except the emulator's AccessKey, and every
+run has its own working directory, so the default journal ``.camsctl/journal.jsonl`` lands there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from reconciler.emulator import EmulatorApp
+from reconciler.emulator.app import ApiRequest
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+EXAMPLE_MANIFESTS = EXAMPLES / "manifests"
+EXAMPLE_STATE = EXAMPLES / "live-state.yaml"
+
+KEY_ID = "emulator"
+KEY_SECRET = "emulator-secret"
+ADD = "AddChatappPhoneNumber"
+RUN_TIMEOUT = 60.0
+"""Seconds a single camsctl run may take before the test fails (a hang guard, not a budget)."""
+
+CLIENT_QPS = "200"
+"""camsctl's --qps in these tests; the emulator allows more, so nothing is ever throttled."""
+
+
+class RecordingApp(EmulatorApp):
+    """The emulator, also counting every API answer by (action, Code).
+
+    ``/_emulator/stats`` counts calls per action and refusals that happen before an operation
+    runs (signature, key, nonce); an add the operation itself refuses (``PhoneNumber.
+    AlreadyExists``) shows in no counter there. These tests must see that one.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answers: Counter[tuple[str, str]] = Counter()
+
+    async def handle(self, request: ApiRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+        status, headers, payload = await super().handle(request)
+        if not request.path.startswith("/_emulator/"):
+            code = str(json.loads(payload).get("Code", ""))
+            self.answers[(request.headers.get("x-acs-action", ""), code)] += 1
+        return status, headers, payload
+
+
+class Emulator:
+    """A running socket emulator and what a test asks of it."""
+
+    def __init__(self, app: RecordingApp, url: str) -> None:
+        self.app = app
+        self.url = url
+
+    def _get(self, path: str) -> dict[str, Any]:
+        with httpx.Client(trust_env=False, timeout=10.0) as http:
+            response = http.get(self.url + path)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def stats(self) -> dict[str, Any]:
+        return self._get("/_emulator/stats")
+
+    def state(self) -> dict[str, Any]:
+        return self._get("/_emulator/state")
+
+    def adds_sent(self) -> int:
+        """AddChatappPhoneNumber calls received so far (whatever their answer)."""
+        return int(self.stats()["calls"].get(ADD, 0))
+
+    def numbers(self) -> dict[str, list[dict[str, Any]]]:
+        """Live numbers per space, as the state endpoint lists them."""
+        return {space_id: list(space.get("numbers", []))
+                for space_id, space in self.state()["spaces"].items()}
+
+    def already_exists_answers(self) -> int:
+        return self.app.answers[(ADD, "PhoneNumber.AlreadyExists")]
+
+
+EmulatorFactory = Callable[..., Emulator]
+"""``serve(state, *, latency_ms=0, faults=None)``: the ``serve`` fixture's starter."""
+
+
+def child_env(home: Path) -> dict[str, str]:
+    """The environment of a camsctl child: the emulator's key, an empty HOME, nothing else."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("ALIBABA_CLOUD_", "CAMSCTL_"))
+           and name not in ("GITHUB_STEP_SUMMARY", "SOURCE_DATE_EPOCH", "NO_COLOR")}
+    env.update(HOME=str(home), ALIBABA_CLOUD_ACCESS_KEY_ID=KEY_ID,
+               ALIBABA_CLOUD_ACCESS_KEY_SECRET=KEY_SECRET, PYTHONUNBUFFERED="1")
+    return env
+
+
+class Camsctl:
+    """Runs ``python -m reconciler --endpoint URL --qps N ...`` in ``workdir``, never on a TTY."""
+
+    def __init__(self, workdir: Path, home: Path) -> None:
+        self.workdir = workdir
+        self.env = child_env(home)
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    def argv(self, emulator: Emulator, args: tuple[str, ...],
+             global_options: tuple[str, ...]) -> list[str]:
+        return [sys.executable, "-m", "reconciler", "--endpoint", emulator.url,
+                "--qps", CLIENT_QPS, *global_options, *args]
+
+    def run(self, emulator: Emulator, *args: str,
+            global_options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """Run to completion, stdin closed (not a terminal); output captured as text."""
+        return subprocess.run(self.argv(emulator, args, global_options), cwd=self.workdir,
+                              env=self.env, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=RUN_TIMEOUT, check=False)
+
+    def start(self, emulator: Emulator, *args: str, global_options: tuple[str, ...] = (),
+              log_name: str = "child") -> subprocess.Popen[bytes]:
+        """Start in the background (output to files in workdir); killed at teardown."""
+        out = (self.workdir / f"{log_name}.stdout").open("wb")
+        err = (self.workdir / f"{log_name}.stderr").open("wb")
+        with out, err:
+            child = subprocess.Popen(self.argv(emulator, args, global_options),
+                                     cwd=self.workdir, env=self.env,
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self._children.append(child)
+        return child
+
+    def kill_all(self) -> None:
+        for child in self._children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
+
+
+# --- building inputs ---------------------------------------------------------------------------
+
+
+def write_yaml(path: Path, document: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
+
+def manifest(*spaces: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest document declaring ``spaces`` (each ``{"id", "numbers": [...]}``, ...)."""
+    return {"version": 1, "spaces": [dict(space) for space in spaces]}
+
+
+def declared(phone: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"phone": phone, "verified_name": name, **extra}
+
+
+def live(digits: str, name: str, status: str = "CONNECTED") -> dict[str, str]:
+    """A live number as QueryChatappPhoneNumbers lists it."""
+    return {"PhoneNumber": digits, "VerifiedName": name, "Status": status,
+            "NameStatus": "APPROVED", "QualityRating": "GREEN"}
+
+
+APPROVED_WABA = {"Id": "20000000000001", "Name": "Test WABA", "AccountReviewStatus": "APPROVED"}
+
+
+def journal_entries(path: Path) -> list[dict[str, Any]]:
+    """The journal's entries; a torn last line (a kill mid-write) is left out."""
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        entries.append(entry)
+    return entries
+
+
+def plan_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.stdout, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
