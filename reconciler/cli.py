@@ -21,6 +21,7 @@ from typing import TypeVar
 import click
 
 from reconciler import __version__
+from reconciler.annotations import diagnostic_annotations, plan_annotations
 from reconciler.api import CamsClient, CamsError, open_client
 from reconciler.apply import Outcome, Result, apply_adds, stale_spaces
 from reconciler.diagnostics import Diagnostic, Severity
@@ -33,7 +34,7 @@ from reconciler.manifest import MANIFEST_SCHEMA, Desired
 from reconciler.plan import Plan, build_plan, live_digest
 from reconciler.planfile import PlanFileError, PlanMeta, dumps, loads
 from reconciler.refresh import RefreshError, refresh, reread
-from reconciler.render import render_markdown, render_text
+from reconciler.render import render_markdown, render_text, summary_line
 from reconciler.schemas import schema_file
 
 T = TypeVar("T")
@@ -109,10 +110,19 @@ def echo_diagnostics(ctx: click.Context, diagnostics: tuple[Diagnostic, ...]) ->
                    color=colour)
 
 
-def load_or_exit(ctx: click.Context, paths: tuple[str, ...]) -> LoadResult:
-    """Load manifests, print their diagnostics, and exit 1 if any is an error."""
+def load_or_exit(ctx: click.Context, paths: tuple[str, ...],
+                 github: bool = False) -> LoadResult:
+    """Load manifests, print their diagnostics, and exit 1 if any is an error.
+
+    With ``github`` the diagnostics are workflow annotations on stdout, where the runner
+    reads them.
+    """
     result = load(paths)
-    echo_diagnostics(ctx, result.diagnostics)
+    if github:
+        for line in diagnostic_annotations(result.diagnostics):
+            click.echo(line)
+    else:
+        echo_diagnostics(ctx, result.diagnostics)
     if result.errors:
         files_with_errors = len({d.location.file for d in result.errors})
         click.echo(f"{_plural(len(result.errors), 'error')} in "
@@ -123,13 +133,15 @@ def load_or_exit(ctx: click.Context, paths: tuple[str, ...]) -> LoadResult:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
+              show_default=True, help="github: GitHub Actions annotations on stdout.")
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...]) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
     """Load and validate manifests (files or directories); no network.
 
     Prints every error as FILE:LINE:COL and exits 1 if there is any; warnings do not fail.
     """
-    result = load_or_exit(ctx, paths)
+    result = load_or_exit(ctx, paths, github=fmt == "github")
     desired = result.desired
     assert desired is not None  # load_or_exit exits on any error
     warnings = sum(1 for d in result.diagnostics if d.severity is Severity.WARNING)
@@ -156,6 +168,7 @@ async def _client(options: GlobalOptions) -> AsyncIterator[CamsClient]:
         qps=options.qps, parallelism=options.parallelism,
         emulator_state=Path(options.emulator) if options.emulator else None,
     ) as client:
+        await client.authenticate()
         yield client
 
 
@@ -226,6 +239,10 @@ def _append_step_summary(markdown: str) -> None:
 def _show_plan(ctx: click.Context, plan: Plan, meta: PlanMeta, fmt: str, mask: bool) -> None:
     if fmt == "json":
         click.echo(dumps(plan, meta), nl=False)
+    elif fmt == "github":
+        for line in plan_annotations(plan, mask=mask):
+            click.echo(line)
+        click.echo(summary_line(plan))
     elif fmt == "markdown":
         click.echo(render_markdown(plan, mask=mask), nl=False)
     else:
@@ -234,8 +251,10 @@ def _show_plan(ctx: click.Context, plan: Plan, meta: PlanMeta, fmt: str, mask: b
         click.echo(render_text(plan, color=use_colour, mask=mask), nl=False, color=color)
 
 
-_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-                       default="text", show_default=True, help="How to print the plan.")
+_FORMAT = click.option("--format", "fmt",
+                       type=click.Choice(["text", "json", "markdown", "github"]),
+                       default="text", show_default=True,
+                       help="How to print the plan (github: workflow annotations).")
 _MASK = click.option("--mask-numbers", is_flag=True,
                      help="Hide the middle digits of phone numbers in text and Markdown.")
 _SPACE = click.option("--space", "spaces", multiple=True, metavar="ID",

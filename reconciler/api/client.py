@@ -120,6 +120,11 @@ class CamsClient:
     def __repr__(self) -> str:
         return f"CamsClient(endpoint={self.endpoint.url!r})"
 
+    async def authenticate(self) -> None:
+        """Obtain credentials now (an OIDC exchange, say), so a failure is one clear error
+        before any call rather than the same error once per call."""
+        await self._credentials.credentials()
+
     # -- the five operations ------------------------------------------------------------
 
     async def add_phone_number(

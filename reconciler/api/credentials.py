@@ -3,11 +3,11 @@
 A chain is a tuple of links. Each link *discovers* from the environment (cheap, synchronous,
 no network) whether it applies and, if so, returns a :class:`CredentialSource`; the first link
 that applies wins. A source hands out :class:`Credentials` on every call (asynchronously), so a
-link whose credentials expire (STS AssumeRoleWithOIDC, a later issue) can refresh them inside
-``credentials()`` and is simply appended to :data:`DEFAULT_CHAIN`.
+link whose credentials expire refreshes them inside ``credentials()``.
 
-Links today: environment variables, then the aliyun CLI file ``~/.aliyun/config.json``
-(``AK`` and ``StsToken`` profiles). Secrets never appear in a repr or an error message.
+Links (:func:`default_chain`): environment variables, then the aliyun CLI file
+``~/.aliyun/config.json`` (``AK`` and ``StsToken`` profiles), then OIDC role assumption
+(``oidc.py``). Secrets never appear in a repr or an error message.
 """
 
 from __future__ import annotations
@@ -163,8 +163,10 @@ class AliyunConfigLink:
         )
 
 
-# The order the vendor's tools use. The OIDC link (STS AssumeRoleWithOIDC) goes at the end.
-DEFAULT_CHAIN: tuple[CredentialLink, ...] = (EnvironmentLink(), AliyunConfigLink())
+def default_chain() -> tuple[CredentialLink, ...]:
+    """The order the vendor's tools use: environment, aliyun CLI profile, then OIDC role."""
+    from reconciler.api.oidc import OidcLink  # oidc builds on this module
+    return (EnvironmentLink(), AliyunConfigLink(), OidcLink())
 
 
 def default_aliyun_config() -> Path:
@@ -176,7 +178,7 @@ def resolve_credentials(
     *,
     env: Mapping[str, str] | None = None,
     aliyun_config: Path | None = None,
-    chain: tuple[CredentialLink, ...] = DEFAULT_CHAIN,
+    chain: tuple[CredentialLink, ...] | None = None,
 ) -> CredentialSource:
     """Walk the chain and return the first source that applies, or raise CredentialsNotFound.
 
@@ -188,12 +190,13 @@ def resolve_credentials(
         profile=profile,
         aliyun_config=aliyun_config or default_aliyun_config(),
     )
-    for link in chain:
+    for link in chain if chain is not None else default_chain():
         source = link.discover(context)
         if source is not None:
             return source
     raise CredentialsNotFound(
         f"no credentials found: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, "
         f"or configure a profile in {context.aliyun_config} (aliyun configure), "
-        "or use --emulator STATE_FILE"
+        "or set ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and "
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE (OIDC), or use --emulator STATE_FILE"
     )

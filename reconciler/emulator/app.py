@@ -18,7 +18,11 @@ Choices where the service's behaviour is not documented (kept here, in one place
 * a missing required parameter: HTTP 400 ``Missing<Name>`` (the OpenAPI gateway's pattern);
   ``CustSpaceId`` is required by every operation here (the client always sends it);
 * ``IsvCode`` and ``Status`` filters: ``Status`` filters the list, ``IsvCode`` is accepted and
-  not checked; ``x-acs-security-token`` is accepted and not checked (no STS here).
+  not checked;
+* STS ``AssumeRoleWithOIDC`` (``sts.py``) is answered by the same app when the query says
+  ``Action=AssumeRoleWithOIDC``; its temporary keys need their ``x-acs-security-token``
+  (HTTP 400 ``MissingSecurityToken``, ``InvalidSecurityToken.MismatchWithAccessKey``,
+  ``InvalidSecurityToken.Expired``); long-term keys ignore the header.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from reconciler.api.models import JSONObject, JSONValue
 from reconciler.api.signing import API_VERSION, compute_signature, parse_authorization
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
 from reconciler.emulator.state import EmulatorState, dump_state
+from reconciler.emulator.sts import ACTION as STS_ACTION
+from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
 
 # ASGI's message dicts are untyped by specification; ``Any`` stays inside this file's
 # ASGI entry point and never reaches the operations.
@@ -167,6 +173,7 @@ class EmulatorApp:
         self._monotonic = monotonic
         self._on_change = on_change
         self._buckets: dict[str, TokenBucket] = {}
+        self.temporary_keys: dict[str, TemporaryKey] = {}  # handed out by AssumeRoleWithOIDC
         # Nonces seen per key, oldest first, forgotten once older than the clock-skew window
         # (a request that old is refused as stale anyway).
         self._nonces: dict[str, OrderedDict[str, float]] = {}
@@ -221,6 +228,8 @@ class EmulatorApp:
         request_id = str(uuid.uuid4()).upper()
         if request.path.startswith("/_emulator/"):
             return self._control(request, request_id)
+        if "x-acs-action" not in request.headers and request.params.get("Action") == STS_ACTION:
+            return self._sts(request, request_id)
         try:
             body = await self._api(request)
             return self._answer(200, {**body, "RequestId": request_id}, request_id)
@@ -244,6 +253,41 @@ class EmulatorApp:
                    ("content-length", str(len(payload))),
                    ("x-acs-request-id", request_id), *extra]
         return status, headers, payload
+
+    def _sts(self, request: ApiRequest, request_id: str
+             ) -> tuple[int, list[tuple[str, str]], bytes]:
+        self.stats.calls[STS_ACTION] += 1
+        try:
+            key_id, key, body = assume_role_with_oidc(self.state, request.params,
+                                                      self._wall_clock())
+        except StsRefusal as refusal:
+            self.stats.rejected[refusal.code] += 1
+            return self._answer(refusal.status, {"RequestId": request_id, "HostId": "sts",
+                                                 "Code": refusal.code,
+                                                 "Message": refusal.message}, request_id)
+        self.temporary_keys[key_id] = key
+        return self._answer(200, {"RequestId": request_id, **body}, request_id)
+
+    def _secret(self, key_id: str, request: ApiRequest) -> str:
+        """The secret of ``key_id``; a temporary key also needs its valid security token."""
+        secret = self.state.access_keys.get(key_id)
+        if secret is not None:
+            return secret
+        temporary = self.temporary_keys.get(key_id)
+        if temporary is None:
+            raise ServiceFault(404, "InvalidAccessKeyId.NotFound",
+                               "Specified access key is not found.")
+        token = request.headers.get("x-acs-security-token")
+        if token is None:
+            raise ServiceFault(400, "MissingSecurityToken",
+                               "SecurityToken is mandatory for a temporary access key.")
+        if not hmac.compare_digest(token, temporary.security_token):
+            raise ServiceFault(400, "InvalidSecurityToken.MismatchWithAccessKey",
+                               "The security token does not match the access key.")
+        if self._wall_clock() >= temporary.expires:
+            raise ServiceFault(400, "InvalidSecurityToken.Expired",
+                               "Specified SecurityToken is expired.")
+        return temporary.secret
 
     def _control(self, request: ApiRequest, request_id: str
                  ) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -286,7 +330,11 @@ class EmulatorApp:
                 raise ServiceFault(503, "ServiceUnavailable", "The request has failed due to a "
                                    "temporary failure of the server.")
             raise ConnectionDropped(action)
-        body = self._operations[action](request.params)
+        try:
+            body = self._operations[action](request.params)
+        except ServiceFault as refusal:  # e.g. PhoneNumber.AlreadyExists: counted like the rest
+            self.stats.rejected[refusal.code] += 1
+            raise
         if fault is Fault.LOST_ADD:
             self.stats.faulted += 1
             self.stats.faults[fault.value] += 1
@@ -312,10 +360,7 @@ class EmulatorApp:
         auth = parse_authorization(request.headers.get("authorization", ""))
         if auth is None:
             raise incomplete
-        secret = self.state.access_keys.get(auth.access_key_id)
-        if secret is None:
-            raise ServiceFault(404, "InvalidAccessKeyId.NotFound",
-                               "Specified access key is not found.")
+        secret = self._secret(auth.access_key_id, request)
         signed = {name.lower() for name in auth.signed_headers}
         present_acs = {name for name in request.headers if name.startswith("x-acs-")}
         if not set(SIGNED_REQUIRED) <= signed or not present_acs <= signed \

@@ -70,6 +70,19 @@ class SpaceState:
     profiles: dict[str, JSONObject] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OidcRole:
+    """A RAM role that STS AssumeRoleWithOIDC may assume, and the OIDC token it trusts.
+
+    The real STS checks a JWT signed by the identity provider; the emulator compares the token
+    with this one, so a test can hand camsctl a token file and know what STS will say.
+    """
+
+    role_arn: str
+    provider_arn: str
+    token: str
+
+
 @dataclass
 class EmulatorState:
     """The whole emulated account. Mutable: adds change it while the emulator runs."""
@@ -77,6 +90,7 @@ class EmulatorState:
     access_keys: dict[str, str]  # AccessKeyId -> secret, in file order (the first is default)
     spaces: dict[str, SpaceState]
     access_keys_given: bool = True  # whether the file listed keys (dump them back only then)
+    oidc_roles: tuple[OidcRole, ...] = ()  # roles STS AssumeRoleWithOIDC may assume
 
     def find_number(self, digits: str) -> str | None:
         """The space holding ``digits``, if any (a number lives in one WABA only)."""
@@ -102,10 +116,10 @@ def parse_state(document: JSONValue, source: str = "state") -> EmulatorState:
     if document is None:
         document = {}
     root = _object(document, source)
-    unknown = sorted(set(root) - {"access_keys", "spaces"})
+    unknown = sorted(set(root) - {"access_keys", "spaces", "oidc"})
     if unknown:
         raise StateFileError(f"{source}: unknown top-level key(s) {', '.join(unknown)} "
-                             "(expected access_keys, spaces)")
+                             "(expected access_keys, spaces, oidc)")
     keys: dict[str, str] = {}
     raw_keys = root.get("access_keys")
     if raw_keys is not None:
@@ -158,7 +172,8 @@ def parse_state(document: JSONValue, source: str = "state") -> EmulatorState:
             profiles[phone.lstrip("+")] = profile
         spaces[str(space_key)] = SpaceState(waba=waba, numbers=numbers, profiles=profiles)
     state = EmulatorState(access_keys=keys, spaces=spaces,
-                          access_keys_given=raw_keys is not None)
+                          access_keys_given=raw_keys is not None,
+                          oidc_roles=_oidc_roles(root.get("oidc"), source))
     seen: dict[str, str] = {}
     for space_id, space in state.spaces.items():
         for number in space.numbers:
@@ -168,6 +183,24 @@ def parse_state(document: JSONValue, source: str = "state") -> EmulatorState:
                                      f"{space_id}; a number lives in one space only")
             seen[digits] = space_id
     return state
+
+
+def _oidc_roles(raw: JSONValue, source: str) -> tuple[OidcRole, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise StateFileError(f"{source}: oidc must be a list of {{role_arn, provider_arn, "
+                             "token}}")
+    roles = []
+    for index, entry in enumerate(raw):
+        item = _object(entry, f"{source}: oidc[{index}]")
+        _check_fields(item, {"role_arn", "provider_arn", "token"}, f"{source}: oidc[{index}]")
+        values = [item.get(name) for name in ("role_arn", "provider_arn", "token")]
+        if not all(isinstance(v, str) and v for v in values):
+            raise StateFileError(f"{source}: oidc[{index}] needs string role_arn, provider_arn "
+                                 "and token")
+        roles.append(OidcRole(*(str(v) for v in values)))
+    return tuple(roles)
 
 
 def load_state(path: Path) -> EmulatorState:
@@ -204,6 +237,9 @@ def dump_state(state: EmulatorState) -> JSONObject:
     if state.access_keys_given:
         document["access_keys"] = [{"id": k, "secret": s} for k, s in state.access_keys.items()]
     document["spaces"] = spaces
+    if state.oidc_roles:
+        document["oidc"] = [{"role_arn": r.role_arn, "provider_arn": r.provider_arn,
+                             "token": r.token} for r in state.oidc_roles]
     return document
 
 
