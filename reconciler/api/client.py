@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "ap-southeast-1"
 USER_AGENT = f"camsctl/{__version__}"
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+"""Largest answer read: a space's numbers take a few KiB; anything far larger is not CAMS."""
 
 ADD_NUMBER = "AddChatappPhoneNumber"
 LIST_NUMBERS = "QueryChatappPhoneNumbers"
@@ -202,12 +204,12 @@ class CamsClient:
 
     async def _attempt(self, call: RpcCall, number: int) -> FieldReader:
         operation = call.action
-        async with self.flow.slot():
+        async with self.flow.slot() as permit:
             credentials: Credentials = await self._credentials.credentials()
             signed = sign_request(call, credentials, self._clock(), self._nonce())
             url = f"{self.endpoint.url}/?{signed.query_string}"
             try:
-                response = await self._http.post(url, headers=signed.headers, content=b"")
+                response = await self._send(operation, url, signed.headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise NetworkError(
                     operation,
@@ -225,7 +227,34 @@ class CamsClient:
         request_id = response.headers.get("x-acs-request-id")
         log.debug("%s attempt %d: HTTP %d (RequestId %s)", operation, number,
                   response.status_code, request_id)
-        return self._interpret(operation, response)
+        try:
+            body = self._interpret(operation, response)
+        except ThrottledError as exc:
+            self.flow.throttled(permit, exc.retry_after)  # the limiter slows down
+            raise
+        self.flow.succeeded(permit)
+        return body
+
+    async def _send(self, operation: str, url: str,
+                    headers: tuple[tuple[str, str], ...]) -> httpx.Response:
+        """POST and read the answer, refusing one larger than :data:`MAX_ANSWER_BYTES`."""
+        request = self._http.build_request("POST", url, headers=headers, content=b"")
+        streamed = await self._http.send(request, stream=True)
+        try:
+            declared = streamed.headers.get("content-length", "")
+            too_large = ResponseError(operation, f"the answer is larger than "
+                                                 f"{MAX_ANSWER_BYTES:,} bytes; not reading it")
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise too_large
+            body = bytearray()
+            async for chunk in streamed.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise too_large
+        finally:
+            await streamed.aclose()
+        return httpx.Response(streamed.status_code, headers=streamed.headers,
+                              content=bytes(body), request=request)
 
     def _interpret(self, operation: str, response: httpx.Response) -> FieldReader:
         status = response.status_code
@@ -244,7 +273,10 @@ class CamsClient:
                 request_id=response.headers.get("x-acs-request-id"),
             )
             raise classify_answer(operation, answer, retry_after)
-        body = FieldReader(operation, "response", document)
+        rid = document.get("RequestId")
+        body = FieldReader(operation, "response", document,
+                           rid if isinstance(rid, str) else response.headers.get(
+                               "x-acs-request-id"))
         code = body.optional_str("Code")
         if 200 <= status < 300 and code == "OK":
             return body

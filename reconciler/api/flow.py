@@ -2,13 +2,31 @@
 
 Three parts, each shared by every call of one :class:`~reconciler.api.client.CamsClient`:
 
-* :class:`PermitSchedule`: evenly spaced start permits at ``qps`` per second (burst of one),
-  so no one-second window ever sees more than ``qps`` calls from us, whatever the window's
-  phase. Its rate can be changed while calls are waiting (the adaptive limiter of a later
-  issue slows it on throttling and restores it after).
+* :class:`AdaptiveRate` over a :class:`PermitSchedule`: evenly spaced start permits (burst of
+  one), so no one-second window ever sees more than the current rate of calls from us,
+  whatever the window's phase; the rate adapts to throttling (below);
 * a semaphore of ``parallelism`` calls in flight;
 * :class:`RetryPolicy`: exponential backoff with full jitter (tenacity), honouring the
   service's ``x-acs-retry-after``, with capped attempts and capped total time.
+
+The adaptive rate (AIMD, as TCP's congestion control): the rate starts at ``--qps``, the
+ceiling it never exceeds. Alone on an account, evenly spaced permits at the documented limit
+are never throttled and the rate stays there. When another client spends part of the same
+AccessKey's quota, some answers come back throttled; then:
+
+* multiplicative decrease: a throttled answer cuts the rate to ``decrease`` (0.7) times
+  itself, down to a floor of ``ceiling * floor_share``. Only one cut per episode: answers to
+  permits granted before the last cut were sent at the old rate, so they cut nothing;
+* hold-off: every throttled answer also holds all permits until ``x-acs-retry-after`` has
+  passed (when the service says it), and re-spaces permits already reserved at the new rate;
+* additive increase: each success of a permit granted since the last cut raises the rate by
+  ``recovery / rate``, i.e. by ``recovery`` calls per second for every second of success
+  (``recovery`` = ``ceiling * recovery_share``: from 70 % back to 100 % of the ceiling takes
+  about 6 s), never above the ceiling.
+
+The throttled call itself is retried by :class:`RetryPolicy`, on a later permit. In steady
+state the rate saw-tooths just around the share the other clients leave, and the service's
+token bucket absorbs the small overshoots, so throttling stays rare and no call fails.
 """
 
 from __future__ import annotations
@@ -23,10 +41,10 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception,
-    stop_after_attempt,
     stop_before_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from reconciler.api.errors import ConfigurationError, ThrottledError
 
@@ -39,7 +57,8 @@ class PermitSchedule:
     the time by which each sleeper wakes late, which costs efficiency at a steady 10 QPS.
     Here each caller reserves the next slot of a fixed timetable synchronously (so permits
     are FIFO and need no lock), then sleeps until it; idle time is never banked, so the
-    burst is one permit.
+    burst is one permit. :meth:`hold` redraws the timetable: callers whose reserved slot was
+    drawn before it reserve again on waking.
     """
 
     def __init__(
@@ -53,6 +72,8 @@ class PermitSchedule:
         self._sleep = sleep
         self._interval = 0.0
         self._next_slot = float("-inf")
+        self._last_granted = float("-inf")
+        self._timetable = 0  # bumped by hold(): slots reserved before it are void
         self.set_rate(rate)
 
     @property
@@ -65,33 +86,128 @@ class PermitSchedule:
             raise ConfigurationError(f"qps must be positive, got {rate}")
         self._interval = 1.0 / rate
 
+    def hold(self, until: float) -> None:
+        """Grant no permit before ``until`` and re-space reserved permits at the current rate."""
+        self._next_slot = max(until, self._last_granted + self._interval)
+        self._timetable += 1
+
     async def acquire(self) -> None:
-        now = self._clock()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
+        # Each pass but the last follows a hold(), so this loops at most once per hold.
+        while True:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+            timetable = self._timetable
+            if slot > now:
+                await self._sleep(slot - now)
+            if timetable == self._timetable:
+                self._last_granted = slot
+                return
+
+
+@dataclass(frozen=True)
+class Permit:
+    """A granted start permit; ``sequence`` orders it among the permits of one client."""
+
+    sequence: int
+
+
+class AdaptiveRate:
+    """The AIMD limiter described in the module docstring, over one :class:`PermitSchedule`."""
+
+    def __init__(
+        self,
+        ceiling: float,
+        *,
+        decrease: float = 0.7,
+        recovery_share: float = 0.05,
+        floor_share: float = 0.01,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.schedule = PermitSchedule(ceiling, clock=clock, sleep=sleep)
+        self.ceiling = ceiling
+        self._decrease = decrease
+        self._recovery = ceiling * recovery_share
+        self._floor = ceiling * floor_share
+        self._clock = clock
+        self._granted = 0  # permits granted so far
+        self._cut_at = 0  # permits numbered below this were granted before the last cut
+        self.throttled_answers = 0
+        self.cuts = 0
+
+    @property
+    def rate(self) -> float:
+        return self.schedule.rate
+
+    async def acquire(self) -> Permit:
+        await self.schedule.acquire()
+        permit = Permit(self._granted)
+        self._granted += 1
+        return permit
+
+    def throttled(self, permit: Permit, retry_after: float | None) -> None:
+        """A call started on ``permit`` was answered "slow down"."""
+        self.throttled_answers += 1
+        if permit.sequence >= self._cut_at:
+            self.cuts += 1
+            self._cut_at = self._granted
+            self.schedule.set_rate(max(self._floor, self.rate * self._decrease))
+        self.schedule.hold(self._clock() + (retry_after or 0.0))
+
+    def succeeded(self, permit: Permit) -> None:
+        """A call started on ``permit`` was answered without throttling."""
+        rate = self.rate
+        if permit.sequence >= self._cut_at and rate < self.ceiling:
+            self.schedule.set_rate(min(self.ceiling, rate + self._recovery / rate))
 
 
 class FlowControl:
     """The limiter and the concurrency bound shared by every call of one client."""
 
-    def __init__(self, qps: float, parallelism: int) -> None:
+    def __init__(
+        self,
+        qps: float,
+        parallelism: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if parallelism < 1:
             raise ConfigurationError(f"parallelism must be at least 1, got {parallelism}")
-        self.permits = PermitSchedule(qps)
+        self.rate = AdaptiveRate(qps, clock=clock, sleep=sleep)
+        self.permits = self.rate.schedule
         self._in_flight = asyncio.Semaphore(parallelism)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self) -> AsyncIterator[Permit]:
         """Hold one of the ``parallelism`` slots, then wait for a start permit.
 
         Slot first, permit second: a permit taken while waiting for a slot would be spent
-        late, and late permits bunch up into bursts on the wire.
+        late, and late permits bunch up into bursts on the wire. Report the answer to the
+        permit with :meth:`throttled` or :meth:`succeeded`.
         """
         async with self._in_flight:
-            await self.permits.acquire()
-            yield
+            yield await self.rate.acquire()
+
+    def throttled(self, permit: Permit, retry_after: float | None) -> None:
+        self.rate.throttled(permit, retry_after)
+
+    def succeeded(self, permit: Permit) -> None:
+        self.rate.succeeded(permit)
+
+
+class _StopAfterAttempts(stop_base):
+    """Stop after ``limit`` attempts, or ``throttled_limit`` when the last one was throttled."""
+
+    def __init__(self, limit: int, throttled_limit: int) -> None:
+        self.limit = limit
+        self.throttled_limit = throttled_limit
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        throttled = outcome is not None and isinstance(outcome.exception(), ThrottledError)
+        return retry_state.attempt_number >= (self.throttled_limit if throttled else self.limit)
 
 
 @dataclass(frozen=True)
@@ -101,9 +217,15 @@ class RetryPolicy:
     Backoff before attempt n+1 is uniform in [0, min(max_delay, base_delay * 2**n)] (full
     jitter), but never shorter than the service's ``x-acs-retry-after``. No attempt starts
     once ``max_elapsed`` seconds have passed since the first.
+
+    A throttled answer is the service asking us to wait, not a fault: while it keeps saying
+    so, a call may try up to ``max_throttled_attempts`` times (still within ``max_elapsed``),
+    so a neighbour that shares the AccessKey cannot make a read fail by winning a few races.
+    Other failures stop after ``max_attempts``.
     """
 
     max_attempts: int = 6
+    max_throttled_attempts: int = 20
     base_delay: float = 0.2
     max_delay: float = 5.0
     max_elapsed: float = 30.0
@@ -119,7 +241,8 @@ class RetryPolicy:
 
     def retrying(self, should_retry: Callable[[BaseException], bool]) -> AsyncRetrying:
         return AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts) | stop_before_delay(self.max_elapsed),
+            stop=_StopAfterAttempts(self.max_attempts, self.max_throttled_attempts)
+            | stop_before_delay(self.max_elapsed),
             wait=self._wait,
             retry=retry_if_exception(should_retry),
             reraise=True,

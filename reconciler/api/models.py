@@ -26,9 +26,11 @@ class FieldReader:
     operation: str
     where: str
     obj: Mapping[str, JSONValue]
+    request_id: str | None = None  # of the whole answer, so every field error can cite it
 
     def _fail(self, key: str, expected: str) -> ResponseError:
-        return ResponseError(self.operation, f"{self.where}.{key}: expected {expected}")
+        rid = f" (RequestId {self.request_id})" if self.request_id else ""
+        return ResponseError(self.operation, f"{self.where}.{key}: expected {expected}{rid}")
 
     def optional_str(self, key: str) -> str | None:
         value = self.obj.get(key)
@@ -63,7 +65,7 @@ class FieldReader:
             return None
         if not isinstance(value, dict):
             raise self._fail(key, "an object")
-        return FieldReader(self.operation, f"{self.where}.{key}", value)
+        return FieldReader(self.operation, f"{self.where}.{key}", value, self.request_id)
 
     def objects(self, key: str) -> tuple[FieldReader, ...]:
         value = self.obj.get(key)
@@ -75,7 +77,8 @@ class FieldReader:
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self._fail(f"{key}[{index}]", "an object")
-            readers.append(FieldReader(self.operation, f"{self.where}.{key}[{index}]", item))
+            readers.append(FieldReader(self.operation, f"{self.where}.{key}[{index}]", item,
+                                       self.request_id))
         return tuple(readers)
 
 

@@ -1,0 +1,246 @@
+"""Refresh efficiency against the service's rate limit, alone and with a shared quota.
+
+The emulator runs on a loopback socket with the service's limit (10 QPS per AccessKey) and a
+latency of 250 ms. A generated account of ``--spaces`` spaces (all in sync, so a plan makes
+exactly one QueryChatappPhoneNumbers per space) is planned by:
+
+* ours: ``refresh`` + ``build_plan`` through camsctl's client at ``--qps 10``;
+* the SDK peer: the official SDK (alibabacloud-cams20200606) calling
+  QueryChatappPhoneNumbers once per space in a loop, as a user would write it;
+* ours, shared: while a neighbour (a fixed-pace client on the same AccessKey that never
+  slows down) spends ``--neighbour-qps`` of the quota.
+
+efficiency = successful calls / (wall seconds x QPS available to us). Each scenario gets a
+fresh emulator (a full token bucket). Run: ``.venv/bin/python benchmarks/bench_refresh.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from alibabacloud_cams20200606 import models as sdk
+from alibabacloud_cams20200606.client import Client
+from alibabacloud_tea_openapi.utils_models import Config
+from generate import Account, space_id, write_account
+
+from reconciler.api import open_client
+from reconciler.api.credentials import Credentials, StaticCredentials
+from reconciler.api.endpoint import resolve_endpoint
+from reconciler.api.signing import RpcCall, sign_request
+from reconciler.emulator import EmulatorApp, load_state, serve_in_thread
+from reconciler.loader import load
+from reconciler.manifest import Desired
+from reconciler.plan import build_plan
+from reconciler.refresh import refresh
+
+KEY = Credentials("emulator", "emulator-secret")
+LIST = "QueryChatappPhoneNumbers"
+
+
+@dataclass(frozen=True)
+class Run:
+    scenario: str
+    calls: int  # successful calls of the measured client
+    wall: float
+    available_qps: float  # the QPS the measured client could use
+    throttled: int  # throttled answers the measured client received
+    failed: int  # calls that finally failed
+    note: str = ""
+
+    @property
+    def efficiency(self) -> float:
+        return self.calls / (self.wall * self.available_qps)
+
+
+def _app(account: Account, qps: float, latency_ms: float) -> EmulatorApp:
+    return EmulatorApp(load_state(account.state), qps=qps, latency_ms=latency_ms)
+
+
+async def _ours(url: str, desired: Desired, qps: float, parallelism: int) -> tuple[float, int]:
+    async with open_client(url, credentials=StaticCredentials(KEY), qps=qps,
+                           parallelism=parallelism) as client:
+        started = time.perf_counter()
+        live = await refresh(client, desired)
+        plan = build_plan(desired, live)
+        wall = time.perf_counter() - started
+        assert not plan.adds and not plan.drift, "the generated account is in sync"
+        return wall, client.flow.rate.throttled_answers
+
+
+def run_ours(account: Account, desired: Desired, qps: float, latency_ms: float,
+             parallelism: int) -> Run:
+    app = _app(account, qps, latency_ms)
+    with serve_in_thread(app, "127.0.0.1", 0) as server:
+        wall, throttled = asyncio.run(_ours(server.url, desired, qps, parallelism))
+    calls = app.stats.calls[LIST] - app.stats.throttled
+    return Run("camsctl plan", calls, wall, qps, throttled, 0,
+               f"parallelism {parallelism}")
+
+
+def run_sdk(account: Account, qps: float, latency_ms: float) -> Run:
+    app = _app(account, qps, latency_ms)
+    failed = 0
+    with serve_in_thread(app, "127.0.0.1", 0) as server:
+        client = Client(Config(access_key_id=KEY.access_key_id,
+                               access_key_secret=KEY.access_key_secret,
+                               endpoint=f"127.0.0.1:{server.port}", protocol="http"))
+        started = time.perf_counter()
+        for index in range(account.spaces):
+            request = sdk.QueryChatappPhoneNumbersRequest(cust_space_id=space_id(index))
+            try:
+                client.query_chatapp_phone_numbers(request)
+            except Exception:  # a peer's failure is counted, not fatal
+                failed += 1
+        wall = time.perf_counter() - started
+    ok = app.stats.calls[LIST] - app.stats.throttled - failed
+    return Run("SDK loop (peer)", ok, wall, qps, app.stats.throttled, failed,
+               "sequential, as a user writes it")
+
+
+class Neighbour:
+    """Another client of the same AccessKey, starting calls at a fixed pace whatever it is told
+    (it re-sends a throttled call after ``x-acs-retry-after``, but never slows its pace).
+
+    Runs in its own thread and event loop; counts its granted and throttled answers.
+    """
+
+    def __init__(self, url: str, qps: float) -> None:
+        self._url = url
+        self._interval = 1.0 / qps
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="neighbour", daemon=True)
+        self.granted: list[float] = []  # perf_counter of each granted answer
+        self.throttled = 0
+
+    def __enter__(self) -> Neighbour:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        asyncio.run(self._loop())
+
+    async def _loop(self) -> None:
+        host = resolve_endpoint(self._url, "ap-southeast-1").host
+        call = RpcCall(action=LIST, params=(("CustSpaceId", space_id(0)),), host=host)
+        pending: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(trust_env=False, timeout=30.0) as http:
+            async def one() -> None:
+                # A throttled call is sent again after x-acs-retry-after, so the neighbour's
+                # demand stays at its pace: it really spends its share of the quota.
+                for _ in range(50):
+                    signed = sign_request(call, KEY, datetime.now(UTC), uuid.uuid4().hex)
+                    response = await http.post(f"{self._url}/?{signed.query_string}",
+                                               headers=signed.headers)
+                    if response.status_code == 200:
+                        self.granted.append(time.perf_counter())
+                        return
+                    self.throttled += 1
+                    wait = float(response.headers.get("x-acs-retry-after", "100")) / 1000
+                    await asyncio.sleep(wait)
+
+            next_start = time.perf_counter()
+            while not self._stop.is_set():
+                task = asyncio.create_task(one())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                next_start += self._interval
+                await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def run_shared(account: Account, desired: Desired, qps: float, latency_ms: float,
+               parallelism: int, neighbour_qps: float) -> Run:
+    app = _app(account, qps, latency_ms)
+    with serve_in_thread(app, "127.0.0.1", 0) as server, \
+            Neighbour(server.url, neighbour_qps) as neighbour:
+        time.sleep(2.0)  # the neighbour is already busy when we start
+        started = time.perf_counter()
+        wall, throttled = asyncio.run(_ours(server.url, desired, qps, parallelism))
+        ended = started + wall
+    spent = sum(1 for t in neighbour.granted if started <= t <= ended) / wall
+    share = qps - spent
+    return Run("camsctl plan, shared key", account.spaces, wall, share, throttled, 0,
+               f"neighbour spent {spent:.2f} QPS ({neighbour.throttled} of its calls "
+               f"throttled); efficiency vs the {share:.2f} QPS left; vs the nominal "
+               f"{qps - neighbour_qps:g}: {account.spaces / (wall * (qps - neighbour_qps)):.3f}")
+
+
+def _table(runs: list[Run]) -> str:
+    lines = ["| scenario | calls | wall s | QPS available | efficiency | throttled | failed "
+             "| note |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        lines.append(f"| {r.scenario} | {r.calls} | {r.wall:.2f} | {r.available_qps:.2f} | "
+                     f"{r.efficiency:.3f} | {r.throttled} | {r.failed} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spaces", type=int, default=200)
+    parser.add_argument("--qps", type=float, default=10.0)
+    parser.add_argument("--latency-ms", type=float, default=250.0)
+    parser.add_argument("--parallelism", type=int, default=8)
+    parser.add_argument("--neighbour-qps", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--only", choices=["ours", "sdk", "shared"], action="append")
+    args = parser.parse_args()
+    scenarios = args.only or ["ours", "sdk", "shared"]
+
+    with tempfile.TemporaryDirectory(prefix="camsctl-bench-") as folder:
+        account = write_account(Path(folder), args.spaces, args.spaces * 2)
+        loaded = load([str(account.manifest)])
+        assert loaded.desired is not None, loaded.diagnostics
+        desired = loaded.desired
+        runs: list[Run] = []
+        for attempt in range(args.repeat):
+            for scenario in scenarios:
+                if scenario == "ours":
+                    run = run_ours(account, desired, args.qps, args.latency_ms,
+                                   args.parallelism)
+                elif scenario == "sdk":
+                    run = run_sdk(account, args.qps, args.latency_ms)
+                else:
+                    run = run_shared(account, desired, args.qps, args.latency_ms,
+                                     args.parallelism, args.neighbour_qps)
+                runs.append(run)
+                print(f"[{attempt + 1}/{args.repeat}] {run.scenario}: "
+                      f"{run.wall:.2f} s, efficiency {run.efficiency:.3f}, "
+                      f"throttled {run.throttled}, failed {run.failed}. {run.note}",
+                      file=sys.stderr, flush=True)
+    print(f"\n{args.spaces} spaces, emulator at {args.qps:g} QPS per key and "
+          f"{args.latency_ms:g} ms latency, camsctl --qps {args.qps:g} "
+          f"--parallelism {args.parallelism}\n")
+    print(_table(runs))
+    by: dict[str, list[Run]] = {}
+    for run in runs:
+        by.setdefault(run.scenario, []).append(run)
+    print()
+    for scenario, group in by.items():
+        walls = [r.wall for r in group]
+        print(f"- {scenario}: best {min(walls):.2f} s, spread {max(walls) - min(walls):.2f} s,"
+              f" efficiency best {max(r.efficiency for r in group):.3f}, mean "
+              f"{statistics.mean(r.efficiency for r in group):.3f}")
+    if "camsctl plan" in by and "SDK loop (peer)" in by:
+        ours = min(r.wall for r in by["camsctl plan"])
+        peer = min(r.wall for r in by["SDK loop (peer)"])
+        print(f"- speed-up over the SDK loop (best vs best): {peer / ours:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

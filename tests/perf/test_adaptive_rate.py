@@ -1,0 +1,182 @@
+"""The adaptive limiter (AIMD over evenly spaced permits), on a fake clock: nothing sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Coroutine
+from typing import Any
+
+import pytest
+
+from reconciler.api.flow import AdaptiveRate, FlowControl, Permit
+
+
+class FakeTime:
+    """A virtual clock: ``sleep`` parks the caller until :meth:`run` moves time to its wake-up."""
+
+    def __init__(self, start: float = 100.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), future))
+        await future
+
+    async def _settle(self) -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def run(self, *work: Coroutine[Any, Any, Any], until: float | None = None) -> None:
+        """Run ``work`` concurrently, jumping the clock from one wake-up to the next."""
+        tasks = [asyncio.ensure_future(w) for w in work]
+        for _ in range(10_000):  # bounded: every pass wakes one sleeper
+            await self._settle()
+            if all(t.done() for t in tasks) or not self._sleepers:
+                break
+            wake, _, future = heapq.heappop(self._sleepers)
+            if until is not None and wake > until:
+                heapq.heappush(self._sleepers, (wake, -1, future))
+                break
+            self.now = max(self.now, wake)
+            future.set_result(None)
+        for task in tasks:
+            if task.done():
+                task.result()
+
+
+def _limiter(time: FakeTime, ceiling: float = 10.0) -> AdaptiveRate:
+    return AdaptiveRate(ceiling, clock=time.clock, sleep=time.sleep)
+
+
+def test_alone_the_rate_stays_at_the_ceiling_and_permits_are_evenly_spaced() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    granted: list[float] = []
+
+    async def caller() -> None:
+        for _ in range(20):
+            permit = await limiter.acquire()
+            granted.append(round(time.now - 100.0, 6))
+            limiter.succeeded(permit)
+
+    asyncio.run(time.run(caller()))
+    assert granted == [round(0.1 * i, 6) for i in range(20)]
+    assert limiter.rate == 10.0 and limiter.cuts == 0
+
+
+def test_a_throttled_answer_cuts_the_rate_and_holds_per_retry_after() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    granted: list[float] = []
+
+    async def scenario() -> None:
+        first = await limiter.acquire()
+        limiter.throttled(first, retry_after=0.5)
+        for _ in range(3):
+            await limiter.acquire()
+            granted.append(round(time.now - 100.0, 6))
+
+    asyncio.run(time.run(scenario()))
+    assert limiter.rate == pytest.approx(7.0)
+    # Nothing before the retry-after; then spaced at the new rate, 1/7 s apart.
+    assert granted == [0.5, round(0.5 + 1 / 7, 6), round(0.5 + 2 / 7, 6)]
+
+
+def test_answers_to_permits_sent_before_a_cut_do_not_cut_again() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+
+    async def scenario() -> list[Permit]:
+        return [await limiter.acquire() for _ in range(5)]
+
+    before = asyncio.run(_collect(time, scenario()))
+    for permit in before:  # a burst of answers, all to permits of the old rate
+        limiter.throttled(permit, retry_after=None)
+    assert limiter.cuts == 1 and limiter.rate == pytest.approx(7.0)
+    assert limiter.throttled_answers == 5
+
+    after = asyncio.run(_collect(time, scenario()))
+    limiter.throttled(after[0], retry_after=None)  # sent at the new rate: a new episode
+    assert limiter.cuts == 2 and limiter.rate == pytest.approx(4.9)
+
+
+def test_recovery_is_additive_per_second_of_success_and_capped_at_the_ceiling() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+
+    async def one() -> Permit:
+        return await limiter.acquire()
+
+    old = asyncio.run(_collect(time, one()))
+    limiter.throttled(old, retry_after=None)
+    assert limiter.rate == pytest.approx(7.0)
+    limiter.succeeded(old)  # an answer to a permit from before the cut: no increase
+    assert limiter.rate == pytest.approx(7.0)
+
+    rates = [(time.now, limiter.rate)]
+
+    async def successes() -> None:
+        for _ in range(200):
+            permit = await limiter.acquire()
+            limiter.succeeded(permit)
+            rates.append((time.now, limiter.rate))
+
+    asyncio.run(time.run(successes()))
+    values = [rate for _, rate in rates]
+    assert values == sorted(values) and max(values) == 10.0  # rises steadily, never above
+    # recovery = 5 % of the ceiling per second: 0.5 QPS/s, so 7 -> 10 QPS takes about 6 s.
+    reached = next(t for t, rate in rates if rate == 10.0)
+    assert 5.5 < reached - rates[0][0] < 6.5
+
+
+def test_the_rate_never_falls_below_its_floor() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+
+    async def one() -> Permit:
+        return await limiter.acquire()
+
+    for _ in range(40):
+        permit = asyncio.run(_collect(time, one()))
+        limiter.throttled(permit, retry_after=None)
+    assert limiter.rate == pytest.approx(0.1)  # 1 % of the ceiling
+
+
+def test_a_hold_re_spaces_permits_already_reserved() -> None:
+    time = FakeTime()
+    flow = FlowControl(10.0, 8, clock=time.clock, sleep=time.sleep)
+    starts: list[float] = []
+
+    async def call(throttle: bool) -> None:
+        async with flow.slot() as permit:
+            starts.append(round(time.now - 100.0, 6))
+        if throttle:
+            flow.throttled(permit, retry_after=1.0)
+        else:
+            flow.succeeded(permit)
+
+    async def scenario() -> None:
+        # Four callers reserve slots 0, 0.1, 0.2, 0.3; the first is answered "throttled"
+        # at once, while the other three sleep on slots of the old timetable.
+        await time.run(call(True), call(False), call(False), call(False))
+
+    asyncio.run(scenario())
+    step = 1 / 7
+    assert starts == [0.0, 1.0, round(1.0 + step, 6), round(1.0 + 2 * step, 6)]
+
+
+async def _collect(time: FakeTime, work: Coroutine[Any, Any, Any]) -> Any:
+    results: list[Any] = []
+
+    async def keep() -> None:
+        results.append(await work)
+
+    await time.run(keep())
+    return results[0]

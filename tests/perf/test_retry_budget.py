@@ -1,0 +1,45 @@
+"""Throttling is waited out longer than faults: a shared quota must not fail a read early."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.api import Credentials, RetryPolicy, ServerError, ThrottledError, open_client
+from reconciler.api.credentials import StaticCredentials
+from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport
+from reconciler.emulator.state import parse_state
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def _attempts(faults: FaultPlan) -> tuple[int, type[Exception]]:
+    app = EmulatorApp(parse_state({"spaces": {"1": {"numbers": []}}}), qps=10_000,
+                      faults=faults)
+    policy = RetryPolicy(max_elapsed=3600, sleep=_no_sleep)
+
+    async def go() -> type[Exception]:
+        async with open_client("http://127.0.0.1", qps=10_000, transport=InProcessTransport(app),
+                               credentials=StaticCredentials(Credentials("emulator",
+                                                                         "emulator-secret")),
+                               retry=policy) as client:
+            with pytest.raises((ThrottledError, ServerError)) as caught:
+                await client.list_phone_numbers("1")
+            return type(caught.value)
+    raised = asyncio.run(go())
+    return app.stats.calls["QueryChatappPhoneNumbers"], raised
+
+
+def test_a_throttled_read_is_tried_up_to_the_throttle_budget() -> None:
+    attempts, raised = _attempts(FaultPlan(throttle=1.0))
+    assert raised is ThrottledError
+    assert attempts == RetryPolicy().max_throttled_attempts == 20
+
+
+def test_a_failing_read_stops_at_the_ordinary_budget() -> None:
+    attempts, raised = _attempts(FaultPlan(server=1.0))
+    assert raised is ServerError
+    assert attempts == RetryPolicy().max_attempts == 6
