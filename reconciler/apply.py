@@ -10,7 +10,7 @@ stops the others. Every add ends ``added``, ``already-present`` or ``failed``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -25,6 +25,8 @@ MAX_SENDS = 3
 class Result(Enum):
     ADDED = "added"
     ALREADY_PRESENT = "already-present"
+    AWAITING_VISIBILITY = "added, awaiting visibility"
+    """Added by an earlier run moments ago (the journal says so) but not listed yet."""
     FAILED = "failed"
 
 
@@ -107,10 +109,29 @@ class _SpaceApplier:
 
 
 async def apply_adds(client: CamsClient, plan: Plan, journal: Journal, *,
-                     progress: Callable[[Outcome], None] | None = None) -> tuple[Outcome, ...]:
-    """Send every add of ``plan``; returns one outcome per add, in the plan's order."""
+                     progress: Callable[[Outcome], None] | None = None,
+                     recently_added: Mapping[tuple[str, str], Mapping[str, object]]
+                     | None = None) -> tuple[Outcome, ...]:
+    """Send every add of ``plan``; returns one outcome per add, in the plan's order.
+
+    An add the journal recorded as ``added`` moments ago (``recently_added``, keyed by space
+    and E.164) is not sent again: the service may not list it yet.
+    """
     by_space: dict[str, list[AddNumber]] = {}
+    waiting: list[Outcome] = []
     for add in plan.adds:
+        earlier = (recently_added or {}).get((add.space_id, add.phone.e164))
+        if earlier is not None:
+            rid = earlier.get("request_id")
+            outcome = Outcome(add, Result.AWAITING_VISIBILITY,
+                              request_id=rid if isinstance(rid, str) else None,
+                              reason=f"journal: added at {earlier.get('time')}")
+            journal.record("awaiting-visibility", add.space_id, add.phone.e164,
+                           request_id=outcome.request_id)
+            if progress is not None:
+                progress(outcome)
+            waiting.append(outcome)
+            continue
         by_space.setdefault(add.space_id, []).append(add)
     isv_codes = {space.id: space.isv_code for space in plan.spaces}
 
@@ -119,7 +140,8 @@ async def apply_adds(client: CamsClient, plan: Plan, journal: Journal, *,
         return [await applier.add(add) for add in adds]
 
     results = await asyncio.gather(*(space_worker(adds) for adds in by_space.values()))
-    outcomes = {(o.add.space_id, o.add.phone.e164): o for group in results for o in group}
+    outcomes = {(o.add.space_id, o.add.phone.e164): o
+                for group in (*results, waiting) for o in group}
     return tuple(outcomes[(a.space_id, a.phone.e164)] for a in plan.adds)
 
 

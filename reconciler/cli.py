@@ -27,9 +27,10 @@ from reconciler.apply import Outcome, Result, apply_adds, stale_spaces
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.emulator.commands import emulator
 from reconciler.importer import ImportedSpace, render_manifest, schema_reference
-from reconciler.journal import DEFAULT_JOURNAL, Journal
+from reconciler.journal import DEFAULT_JOURNAL, Journal, read_journal, recent_adds
 from reconciler.live import Live
 from reconciler.loader import LoadResult, load
+from reconciler.lock import ApplyLock, LockTimeout
 from reconciler.manifest import MANIFEST_SCHEMA, Desired
 from reconciler.plan import Plan, build_plan, live_digest
 from reconciler.planfile import PlanFileError, PlanMeta, dumps, loads
@@ -52,6 +53,7 @@ class GlobalOptions:
     emulator: str | None
     color: bool
     verbose: int
+    timeout: float = 30.0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,12 +71,15 @@ class GlobalOptions:
 @click.option("--emulator", "emulator", metavar="STATE_FILE",
               type=click.Path(dir_okay=False),
               help="Talk to an in-process emulator seeded from STATE_FILE; no credentials needed.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              metavar="SECONDS", help="Give up on an answer that takes longer than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
 @click.option("-v", "--verbose", count=True,
               help="Progress on stderr even when it is not a terminal; -vv: every API call.")
 @click.pass_context
 def cli(ctx: click.Context, endpoint: str | None, region: str, profile: str | None, qps: float,
-        parallelism: int, emulator: str | None, no_color: bool, verbose: int) -> None:
+        parallelism: int, emulator: str | None, timeout: float, no_color: bool,
+        verbose: int) -> None:
     """Declarative reconciler for the WhatsApp phone numbers of Alibaba Cloud CAMS."""
     if verbose >= 2:
         # -vv: one line per API attempt (operation, HTTP status, RequestId); never secrets.
@@ -84,7 +89,7 @@ def cli(ctx: click.Context, endpoint: str | None, region: str, profile: str | No
             logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = GlobalOptions(endpoint=endpoint, region=region, profile=profile, qps=qps,
                             parallelism=parallelism, emulator=emulator, color=not no_color,
-                            verbose=verbose)
+                            verbose=verbose, timeout=timeout)
 
 
 _SEVERITY_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
@@ -167,6 +172,7 @@ async def _client(options: GlobalOptions) -> AsyncIterator[CamsClient]:
         endpoint=options.endpoint, region=options.region, profile=options.profile,
         qps=options.qps, parallelism=options.parallelism,
         emulator_state=Path(options.emulator) if options.emulator else None,
+        timeout=options.timeout,
     ) as client:
         await client.authenticate()
         yield client
@@ -186,7 +192,7 @@ def _run(ctx: click.Context, work: Callable[[], Coroutine[None, None, T]]) -> T:
         click.echo(f"Error: {exc}", err=True)
     except CamsError as exc:
         click.echo(f"Error: {exc}", err=True)
-    except PlanFileError as exc:
+    except (PlanFileError, LockTimeout) as exc:
         click.echo(f"Error: {exc}", err=True)
     ctx.exit(1)
     raise AssertionError("unreachable")
@@ -351,8 +357,10 @@ def _outcome_line(outcome: Outcome, mask: bool) -> str:
 def _apply_summary(outcomes: tuple[Outcome, ...]) -> str:
     added = sum(o.result is Result.ADDED for o in outcomes)
     present = sum(o.result is Result.ALREADY_PRESENT for o in outcomes)
+    awaiting = sum(o.result is Result.AWAITING_VISIBILITY for o in outcomes)
     failed = sum(o.result is Result.FAILED for o in outcomes)
     middle = f"{present} already present, " if present else ""
+    middle += f"{awaiting} awaiting visibility, " if awaiting else ""
     return f"Apply complete: {added} added, {middle}{failed} failed."
 
 
@@ -364,10 +372,18 @@ def _apply_summary(outcomes: tuple[Outcome, ...]) -> str:
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_JOURNAL, show_default=True,
               help="Append-only record of every add (JSON lines).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              metavar="SECONDS", help="How long to wait for another apply using the same "
+              "journal folder to finish.")
+@click.option("--visibility-window", type=click.FloatRange(min=0), default=600.0,
+              show_default=True, metavar="SECONDS",
+              help="A number the journal says was added this recently is not sent again even "
+                   "if the service does not list it yet.")
 @_MASK
 @click.pass_context
 def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
-          auto_approve: bool, journal_path: Path, mask_numbers: bool) -> None:
+          auto_approve: bool, journal_path: Path, lock_timeout: float,
+          visibility_window: float, mask_numbers: bool) -> None:
     """Add every declared number that is missing. Nothing else is ever changed.
 
     With PATH... it plans first and asks for `yes` on a terminal (refusing with no terminal
@@ -406,6 +422,13 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
             click.echo(_outcome_line(outcome, mask_numbers), err=True)
 
     async def work() -> tuple[Plan, tuple[Outcome, ...]] | None:
+        def waiting(message: str) -> None:
+            click.echo(message, err=True)
+        # Held from before the refresh to the last add, so a second apply plans from our result.
+        with ApplyLock(journal_path.with_name("apply.lock"), lock_timeout, waiting):
+            return await locked_work()
+
+    async def locked_work() -> tuple[Plan, tuple[Outcome, ...]] | None:
         async with _client(options) as client:
             if saved is not None:
                 plan_, _meta = saved
@@ -427,8 +450,11 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
                     return None
             if not plan_.adds:
                 return plan_, ()
+            recent = recent_adds(read_journal(journal_path), datetime.now(UTC),
+                                 visibility_window)
             with Journal(journal_path) as journal:
-                return plan_, await apply_adds(client, plan_, journal, progress=progress)
+                return plan_, await apply_adds(client, plan_, journal, progress=progress,
+                                               recently_added=recent)
 
     done = _run(ctx, work)
     if done is None:

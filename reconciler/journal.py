@@ -17,11 +17,14 @@ from types import TracebackType
 
 DEFAULT_JOURNAL = Path(".camsctl") / "journal.jsonl"
 
-EVENTS = ("sending", "added", "ambiguous", "already-present", "failed")
+EVENTS = ("sending", "added", "ambiguous", "already-present", "failed", "awaiting-visibility")
+
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(TIME_FORMAT)
 
 
 class Journal:
@@ -60,6 +63,26 @@ class Journal:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def recent_adds(entries: list[dict[str, object]], now: datetime,
+                window_seconds: float) -> dict[tuple[str, str], dict[str, object]]:
+    """(space, phone) of adds the journal says succeeded within the last ``window_seconds``.
+
+    Pure. A service may list a new number only some time after adding it; within this window
+    apply trusts its own record rather than sending the add again.
+    """
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    for entry in entries:
+        if entry.get("event") != "added":
+            continue
+        try:
+            when = datetime.strptime(str(entry.get("time")), TIME_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        if 0 <= (now - when).total_seconds() <= window_seconds:
+            found[(str(entry.get("space")), str(entry.get("phone")))] = entry
+    return found
 
 
 def read_journal(path: Path) -> list[dict[str, object]]:

@@ -15,6 +15,9 @@ Choices where the service's behaviour is not documented (kept here, in one place
 * adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists``;
 * a profile asked for a number the space does not have: HTTP 400 ``PhoneNumber.NotExists``;
 * QueryChatappBindWaba for a space with no WABA: ``Code: OK`` and no ``Data``;
+* eventual consistency (``visibility_delay_ms``, off by default): an added number exists at
+  once (a second add is refused) but is listed only after the delay, as a replicated
+  service may;
 * a missing required parameter: HTTP 400 ``Missing<Name>`` (the OpenAPI gateway's pattern);
   ``CustSpaceId`` is required by every operation here (the client always sends it);
 * ``IsvCode`` and ``Status`` filters: ``Status`` filters the list, ``IsvCode`` is accepted and
@@ -160,6 +163,7 @@ class EmulatorApp:
         qps: float = 10.0,
         latency_ms: float = 0.0,
         faults: FaultPlan | None = None,
+        visibility_delay_ms: float = 0.0,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         on_change: Callable[[EmulatorState], None] | None = None,
@@ -167,6 +171,9 @@ class EmulatorApp:
         self.state = state
         self.qps = qps
         self.latency = latency_ms / 1000.0
+        # Eventual consistency: an added number is listed only this long after its add.
+        self.visibility_delay = visibility_delay_ms / 1000.0
+        self._visible_at: dict[str, float] = {}
         self.faults = FaultInjector(faults or FaultPlan())
         self.stats = Stats()
         self._wall_clock = wall_clock
@@ -419,9 +426,11 @@ class EmulatorApp:
     def _list_numbers(self, params: dict[str, str]) -> JSONObject:
         space_id = self._space(params)
         wanted = params.get("Status")
+        now = self._monotonic()
         numbers: list[JSONValue] = [
             dict(n) for n in self.state.spaces[space_id].numbers
-            if not wanted or n.get("Status") == wanted
+            if (not wanted or n.get("Status") == wanted)
+            and self._visible_at.get(str(n.get("PhoneNumber")), now) <= now
         ]
         return {"Code": "OK", "Message": "SUCCESS", "Success": True, "PhoneNumbers": numbers}
 
@@ -468,6 +477,8 @@ class EmulatorApp:
             "NameStatus": "PENDING_REVIEW",
             "QualityRating": "UNKNOWN",
         })
+        if self.visibility_delay > 0:
+            self._visible_at[digits] = self._monotonic() + self.visibility_delay
         if self._on_change is not None:
             self._on_change(self.state)
         return {"Code": "OK", "Message": "SUCCESS", "Success": True}

@@ -55,13 +55,16 @@ def emulator() -> None:
 @click.option("--fault-lost-add", default=0.0, show_default=True, type=_RATE, metavar="RATE",
               help="Share of AddChatappPhoneNumber calls that add the number, then drop the "
                    "answer.")
+@click.option("--visibility-delay-ms", default=0.0, show_default=True,
+              type=click.FloatRange(min=0),
+              help="Eventual consistency: list an added number only this long after its add.")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Seed of the fault draws: the same calls meet the same faults.")
 @click.option("--persist", is_flag=True,
               help="Write every added number back to the state file (atomically).")
 def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
           fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
-          seed: int, persist: bool) -> None:
+          visibility_delay_ms: float, seed: int, persist: bool) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
 
     \b
@@ -78,7 +81,8 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault-*") from None
     on_change = (lambda s: write_state(state_file, s)) if persist else None
-    app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change)
+    app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change,
+                      visibility_delay_ms=visibility_delay_ms)
     server = EmulatorServer(app, host, port)
 
     async def run() -> None:
