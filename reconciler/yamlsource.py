@@ -169,6 +169,13 @@ class _Builder:
             self.errors.append(error(self._loc(node),
                                      f"cannot read this value: {exc.problem or exc}"))
             return None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            # PyYAML's constructors raise these for values its resolver matched but cannot
+            # build (a date 2001-13-45, '!!int abc'): the user's data, so a located error.
+            kind = node.tag.rsplit(":", 1)[-1]
+            self.errors.append(error(self._loc(node), f"cannot read {node.value!r} as a "
+                                     f"{kind}; quote it if it is text"))
+            return None
 
     def _entries(self, node: MappingNode, depth: int) -> Iterator[tuple[Node, Node, bool]]:
         """(key, value, merged) pairs; entries from ``<<`` merge keys come after explicit ones."""
@@ -184,7 +191,15 @@ class _Builder:
                                            "mappings"))
                     if depth > MAX_DEPTH:
                         raise _Abort(error(self._loc(source), "merge keys nested too deeply"))
-                    merged.extend((k, v, True) for k, v, _ in self._entries(source, depth + 1))
+                    for k, v, _ in self._entries(source, depth + 1):
+                        # Merged entries count against the expansion budget too: merge keys
+                        # that merge merge keys would otherwise multiply unbounded.
+                        self._budget -= 1
+                        if self._budget < 0:
+                            raise _Abort(error(self._loc(source), "the YAML expands to too "
+                                               "many values (merge keys that merge merge "
+                                               "keys?); refusing to expand it"))
+                        merged.append((k, v, True))
             else:
                 yield key_node, value_node, False
         yield from merged
