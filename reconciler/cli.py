@@ -294,18 +294,7 @@ def plan(ctx: click.Context, paths: tuple[str, ...], out: Path | None, fmt: str,
 
     Drift (name, status, profile, WABA) and unmanaged numbers are reported, never changed.
     """
-    options = _options(ctx)
-    desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
-
-    async def work() -> tuple[Plan, PlanMeta]:
-        async with _client(options) as client:
-            return await _plan(options, client, desired, sync)
-
-    result, meta = _run(ctx, work)
-    if out is not None:
-        _write_atomically(out, dumps(result, meta))
-    _show_plan(ctx, result, meta, fmt, mask_numbers)
-    _append_step_summary(render_markdown(result, mask=mask_numbers))
+    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out)
     if detailed_exitcode:
         ctx.exit(int(result.findings()))
 
@@ -323,6 +312,13 @@ def drift(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
 
     Exit 0 in sync, else 2 (numbers to add) | 4 (drift) | 8 (unmanaged), added up.
     """
+    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out=None)
+    ctx.exit(int(result.findings()))
+
+
+def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
+                   spaces: tuple[str, ...], mask: bool, out: Path | None) -> Plan:
+    """What plan and drift share: load, refresh, build, save (with ``out``), show, summarise."""
     options = _options(ctx)
     desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
 
@@ -331,9 +327,11 @@ def drift(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
             return await _plan(options, client, desired, sync)
 
     result, meta = _run(ctx, work)
-    _show_plan(ctx, result, meta, fmt, mask_numbers)
-    _append_step_summary(render_markdown(result, mask=mask_numbers))
-    ctx.exit(int(result.findings()))
+    if out is not None:
+        _write_atomically(out, dumps(result, meta))
+    _show_plan(ctx, result, meta, fmt, mask)
+    _append_step_summary(render_markdown(result, mask=mask))
+    return result
 
 
 def _loaded(ctx: click.Context, paths: tuple[str, ...]) -> Desired:
