@@ -76,7 +76,7 @@ class EmulatorServer:
         try:
             await self._exchange(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, h11.RemoteProtocolError):
-            pass
+            pass  # the client went away or spoke no HTTP: nothing left to answer
         except asyncio.CancelledError:
             # stop() cancels idle keep-alive connections. End quietly: asyncio's stream
             # protocol would otherwise log the cancelled task as an error.
