@@ -8,13 +8,15 @@ workflow) and is skipped with a note; a file named explicitly must be a manifest
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, Location, error, note, sort_key
-from reconciler.manifest import Desired, build_desired
+from reconciler.manifest import Desired, build_desired, written_phones
+from reconciler.phoneprefetch import PhonePrefetch, parse_phones
 from reconciler.yamlsource import LocatedDocument, parse_yaml
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -88,7 +90,32 @@ def read_manifest(path: Path) -> tuple[LocatedDocument | None, list[Diagnostic]]
 
 def load(paths: Sequence[str]) -> LoadResult:
     """Load every manifest under ``paths`` and build the desired state, collecting all errors."""
+    # Loading creates about ten objects per declared number and frees almost none of them:
+    # the cyclic garbage collector would walk them all again and again for nothing (a fifth
+    # of the time at 100k numbers). Reference counting still frees everything it always did.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(paths)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load(paths: Sequence[str]) -> LoadResult:
     files, diagnostics = discover(paths)
+    # Big manifests: a worker starts parsing their phone numbers now, on the second core,
+    # while this process reads the YAML (the results are the same either way).
+    ahead = PhonePrefetch.start([path for path, _ in files])
+    try:
+        return _load_files(paths, files, diagnostics, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _load_files(paths: Sequence[str], files: list[tuple[Path, bool]],
+                diagnostics: list[Diagnostic], ahead: PhonePrefetch | None) -> LoadResult:
     if not paths:
         diagnostics.append(error(Location("camsctl"), "no manifest paths given"))
     documents: list[LocatedDocument] = []
@@ -112,7 +139,8 @@ def load(paths: Sequence[str]) -> LoadResult:
         documents.append(document)
     if files and not documents and not any(d.is_error for d in diagnostics):
         diagnostics.append(error(Location(", ".join(paths)), "no manifests found"))
-    desired, problems = build_desired(documents)
+    phones = parse_phones(written_phones(documents), ahead=ahead)
+    desired, problems = build_desired(documents, phones=phones)
     diagnostics.extend(problems)
     has_errors = any(d.is_error for d in diagnostics)
     return LoadResult(

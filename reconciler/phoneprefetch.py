@@ -1,0 +1,248 @@
+"""Parsing many phone numbers on both cores: the loader's speed-up for big manifests.
+
+An edge module (it forks processes and reads files), kept out of the pure core: the loader
+starts a :class:`PhonePrefetch` worker that parses most numbers written in the files while the
+main process reads the YAML, then :func:`parse_phones` gathers everything into a mapping
+"written text -> what :func:`~reconciler.phone.parse_phone` gives it", which the pure
+``build_desired`` only looks up. Every result is ``parse_phone``'s own for that exact text, so
+the outcome is the same as parsing one by one; anything that goes wrong here only costs time.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
+
+PARALLEL_THRESHOLD = 5_000
+"""Distinct numbers above which :func:`parse_phones` uses a second process."""
+
+_Raw = tuple[str, str, str, bool] | str | None
+
+
+def _parse_one(text: str) -> PhoneNumber | PhoneNumberError | None:
+    """What :func:`parse_phone` gives ``text``; None if it raises anything unexpected."""
+    try:
+        return parse_phone(text)
+    except PhoneNumberError as exc:
+        return PhoneNumberError(str(exc))  # the message alone, not the frames it was raised in
+    except Exception:  # left to the caller's own parse_phone call to raise
+        return None
+
+
+def _parse_raw(texts: list[str]) -> list[_Raw]:
+    """:func:`_parse_one` of each text in a form cheap to send between processes: the
+    PhoneNumber's fields, the PhoneNumberError's message, or None."""
+    out: list[_Raw] = []
+    for text in texts:
+        result = _parse_one(text)
+        if isinstance(result, PhoneNumber):
+            out.append((result.e164, result.country_code, result.national_number, result.valid))
+        else:
+            out.append(None if result is None else str(result))
+    return out
+
+
+def _can_fork() -> bool:
+    """Whether a forked worker is safe and useful: a Unix fork, no other thread that could
+    hold a lock in the child, and a second core to run it on."""
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    if threading.active_count() != 1:
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > 1
+
+
+def _parse_forked(texts: list[str]) -> dict[str, PhoneNumber | PhoneNumberError] | None:
+    """The results of ``texts``: the first half here, the second in a forked worker at the
+    same time; None if the worker fails (the caller then parses one by one, as usual)."""
+    half = (len(texts) + 1) // 2
+    # A forked child flushes the streams it inherits on exit: flush them first, so nothing
+    # is written twice. Frozen objects are not scanned by the child's garbage collector, so
+    # it does not copy the parent's pages.
+    if not _flush_streams():
+        return None
+    gc.freeze()
+    try:
+        pool = multiprocessing.get_context("fork").Pool(1)
+    except OSError:
+        return None
+    finally:
+        gc.unfreeze()
+    with pool:
+        pending = pool.apply_async(_parse_raw, (texts[half:],))
+        started = time.monotonic()
+        found: dict[str, PhoneNumber | PhoneNumberError] = {}
+        for text in texts[:half]:
+            result = _parse_one(text)
+            if result is not None:
+                found[text] = result
+        # The worker has as much to do: if it is not done long after, it is lost (a worker
+        # that dies leaves its task pending for ever), and the caller parses here.
+        patience = 5.0 + 4 * (time.monotonic() - started)
+        try:
+            theirs = pending.get(timeout=patience)
+        except Exception:  # the worker died, timed out, or could not send: parse here instead
+            return None
+    if len(theirs) != len(texts) - half:
+        return None
+    for text, raw in zip(texts[half:], theirs, strict=True):
+        if isinstance(raw, str):
+            found[text] = PhoneNumberError(raw)
+        elif raw is not None:
+            e164, country_code, national, valid = raw
+            found[text] = PhoneNumber(e164=e164, country_code=country_code,
+                                      national_number=national, valid=valid)
+    return found
+
+
+PREFETCH_MIN_BYTES = 256 * 1024
+"""Manifest bytes (some 3,500 numbers) from which :class:`PhonePrefetch` starts a worker."""
+
+PREFETCH_SHARE = 0.7
+"""The share of the numbers the prefetch worker parses; the caller, busy reading the YAML
+meanwhile, parses the rest."""
+
+# `phone: "..."` (or '...') alone on its line, as manifests write it: the prefetch worker's
+# guess of the numbers a file declares. A wrong or missed guess costs only time: every result
+# is parse_phone's own for that exact text, and a text without one is parsed by the caller.
+_WRITTEN_PHONE = re.compile(r"""^[ \t]*(?:-[ \t]+)?phone:[ \t]*(?:"([^"\\\n]*)"|'([^'\n]*)')"""
+                            r"[ \t]*$", re.MULTILINE)
+
+
+def _prefetch(files: list[str]) -> list[tuple[str, _Raw]]:
+    """In the worker: the first :data:`PREFETCH_SHARE` of the numbers written in ``files``."""
+    guessed: list[str] = []
+    for name in files:
+        try:
+            with open(name, encoding="utf-8-sig", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        guessed.extend(double or single for double, single in _WRITTEN_PHONE.findall(text))
+    unique = list(dict.fromkeys(guessed))
+    mine = unique[:int(len(unique) * PREFETCH_SHARE)]
+    return list(zip(mine, _parse_raw(mine), strict=True))
+
+
+def _prefetch_into(connection: Any, files: list[str]) -> None:
+    try:
+        connection.send(_prefetch(files))
+    finally:
+        connection.close()
+
+
+class PhonePrefetch:
+    """Numbers parsed ahead in a forked worker, on the second core, while the caller reads and
+    checks the YAML; :func:`parse_phones` takes the results and parses the remaining share."""
+
+    def __init__(self, process: Any, connection: Any) -> None:
+        self._process = process
+        self._connection = connection
+
+    @classmethod
+    def start(cls, files: Sequence[Path]) -> PhonePrefetch | None:
+        """A worker for ``files``, or None when they are small or a fork is not safe."""
+        total = 0
+        for path in files:
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue
+        if total < PREFETCH_MIN_BYTES or not _can_fork() or not _flush_streams():
+            return None
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_prefetch_into, args=(send, [str(f) for f in files]),
+                                  daemon=True)
+        try:
+            process.start()
+        except OSError:
+            receive.close()
+            return None
+        finally:
+            send.close()
+        return cls(process, receive)
+
+    def results(self) -> list[tuple[str, _Raw]] | None:
+        """The worker's results, waiting for them; None if it died without sending them."""
+        try:
+            while not self._connection.poll(0.05):
+                if not self._process.is_alive() and not self._connection.poll():
+                    return None
+            received: list[tuple[str, _Raw]] = self._connection.recv()
+            return received
+        except (OSError, EOFError):
+            return None
+
+    def close(self) -> None:
+        """Stop the worker if it still runs, and let it go."""
+        self._connection.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _flush_streams() -> bool:
+    """Flush stdout and stderr before a fork: a forked child flushes what it inherits on exit,
+    and must find nothing left to write twice."""
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _with_prefetched(unique: list[str], ahead: PhonePrefetch) \
+        -> dict[str, PhoneNumber | PhoneNumberError] | None:
+    """Results for ``unique``: the worker's share from ``ahead``, the rest parsed here."""
+    found: dict[str, PhoneNumber | PhoneNumberError] = {}
+    for text in unique[int(len(unique) * PREFETCH_SHARE):]:
+        result = _parse_one(text)
+        if result is not None:
+            found[text] = result
+    theirs = ahead.results()
+    if theirs is None:
+        return None
+    for text, raw in theirs:
+        if text in found:
+            continue
+        if isinstance(raw, str):
+            found[text] = PhoneNumberError(raw)
+        elif raw is not None:
+            e164, country_code, national, valid = raw
+            found[text] = PhoneNumber(e164=e164, country_code=country_code,
+                                      national_number=national, valid=valid)
+    return found
+
+
+def parse_phones(texts: Iterable[str], ahead: PhonePrefetch | None = None) \
+        -> dict[str, PhoneNumber | PhoneNumberError]:
+    """What :func:`parse_phone` returns (or the :class:`PhoneNumberError` it raises) for each
+    text, to look up instead of calling it, for many numbers at once.
+
+    Above :data:`PARALLEL_THRESHOLD` distinct texts, and where a second core and a safe fork
+    are available, half of them are parsed in a worker process at the same time; otherwise
+    (and for texts that raise anything else) the result is left out, and the caller parses
+    them itself. Either way each text gets exactly what ``parse_phone`` gives it.
+    """
+    unique = list(dict.fromkeys(texts))
+    if ahead is not None:
+        found = _with_prefetched(unique, ahead)
+        if found is not None:
+            return found
+    if len(unique) <= PARALLEL_THRESHOLD or not _can_fork():
+        return {}
+    return _parse_forked(unique) or {}
