@@ -52,6 +52,17 @@ def _parse_raw(texts: list[str]) -> list[_Raw]:
     return out
 
 
+def _from_raw(raw: _Raw) -> PhoneNumber | PhoneNumberError | None:
+    """The inverse of :func:`_parse_raw` for one text's result."""
+    if isinstance(raw, str):
+        return PhoneNumberError(raw)
+    if raw is None:
+        return None
+    e164, country_code, national, valid = raw
+    return PhoneNumber(e164=e164, country_code=country_code, national_number=national,
+                       valid=valid)
+
+
 def _can_fork() -> bool:
     """Whether a forked worker is safe and useful: a Unix fork, no other thread that could
     hold a lock in the child, and a second core to run it on."""
@@ -97,12 +108,9 @@ def _parse_forked(texts: list[str]) -> dict[str, PhoneNumber | PhoneNumberError]
     if len(theirs) != len(texts) - half:
         return None
     for text, raw in zip(texts[half:], theirs, strict=True):
-        if isinstance(raw, str):
-            found[text] = PhoneNumberError(raw)
-        elif raw is not None:
-            e164, country_code, national, valid = raw
-            found[text] = PhoneNumber(e164=e164, country_code=country_code,
-                                      national_number=national, valid=valid)
+        decoded = _from_raw(raw)
+        if decoded is not None:
+            found[text] = decoded
     return found
 
 
@@ -219,12 +227,9 @@ def _with_prefetched(unique: list[str], ahead: PhonePrefetch) \
     for text, raw in theirs:
         if text in found:
             continue
-        if isinstance(raw, str):
-            found[text] = PhoneNumberError(raw)
-        elif raw is not None:
-            e164, country_code, national, valid = raw
-            found[text] = PhoneNumber(e164=e164, country_code=country_code,
-                                      national_number=national, valid=valid)
+        decoded = _from_raw(raw)
+        if decoded is not None:
+            found[text] = decoded
     return found
 
 
