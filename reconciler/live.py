@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from types import MappingProxyType
 
 from reconciler.phone import PhoneNumber
@@ -38,10 +39,7 @@ class LiveProfile:
     profile_picture_url: str | None = None
 
     def fields(self) -> dict[str, str | tuple[str, ...] | None]:
-        return {"about": self.about, "email": self.email, "websites": self.websites,
-                "vertical": self.vertical, "address": self.address,
-                "description": self.description,
-                "profile_picture_url": self.profile_picture_url}
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class LiveWaba:
     review_status: str | None
 
     def fields(self) -> dict[str, str | None]:
-        return {"id": self.id, "name": self.name, "review_status": self.review_status}
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from functools import cache
 from types import MappingProxyType
 
@@ -50,12 +51,8 @@ class DesiredProfile:
 
     def declared(self) -> dict[str, str | tuple[str, ...]]:
         """The declared fields only, by manifest name."""
-        fields = {
-            "about": self.about, "email": self.email, "websites": self.websites,
-            "vertical": self.vertical, "address": self.address,
-            "description": self.description, "profile_picture_url": self.profile_picture_url,
-        }
-        return {name: value for name, value in fields.items() if value is not None}
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)
+                if getattr(self, f.name) is not None}
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,8 @@ class DesiredWaba:
     review_status: str | None = None
 
     def declared(self) -> dict[str, str]:
-        fields = {"id": self.id, "name": self.name, "review_status": self.review_status}
-        return {name: value for name, value in fields.items() if value is not None}
+        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)
+                if getattr(self, f.name) is not None}
 
 
 @dataclass(frozen=True)
