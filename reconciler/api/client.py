@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -196,15 +197,18 @@ class CamsClient:
             host=self.endpoint.host,
             extra_headers=(("accept", "application/json"), ("user-agent", USER_AGENT)),
         )
-        async for attempt in self._retry.retrying(should_retry):
+        sent: list[float] = []  # time.monotonic() of each attempt's send
+        async for attempt in self._retry.retrying(should_retry,
+                                                  lambda: sent[0] if sent else None):
             with attempt:
                 number = attempt.retry_state.attempt_number
-                return await self._attempt(call, number)
+                return await self._attempt(call, number, sent)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
-    async def _attempt(self, call: RpcCall, number: int) -> FieldReader:
+    async def _attempt(self, call: RpcCall, number: int, sent: list[float]) -> FieldReader:
         operation = call.action
         async with self.flow.slot() as permit:
+            sent.append(time.monotonic())
             credentials: Credentials = await self._credentials.credentials()
             signed = sign_request(call, credentials, self._clock(), self._nonce())
             url = f"{self.endpoint.url}/?{signed.query_string}"

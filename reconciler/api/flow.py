@@ -41,7 +41,6 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception,
-    stop_before_delay,
     wait_random_exponential,
 )
 from tenacity.stop import stop_base
@@ -135,6 +134,7 @@ class AdaptiveRate:
         self._cut_at = 0  # permits numbered below this were granted before the last cut
         self.throttled_answers = 0
         self.cuts = 0
+        self.lowest = ceiling  # the lowest rate the limiter has been cut to
 
     @property
     def rate(self) -> float:
@@ -153,6 +153,7 @@ class AdaptiveRate:
             self.cuts += 1
             self._cut_at = self._granted
             self.schedule.set_rate(max(self._floor, self.rate * self._decrease))
+            self.lowest = min(self.lowest, self.rate)
         self.schedule.hold(self._clock() + (retry_after or 0.0))
 
     def succeeded(self, permit: Permit) -> None:
@@ -197,17 +198,32 @@ class FlowControl:
         self.rate.succeeded(permit)
 
 
-class _StopAfterAttempts(stop_base):
-    """Stop after ``limit`` attempts, or ``throttled_limit`` when the last one was throttled."""
+class _Budget(stop_base):
+    """When a call stops retrying: after ``limit`` attempts (``throttled_limit`` when the last
+    one was throttled), or when the next attempt would start ``max_elapsed`` seconds or more
+    after the first was sent.
 
-    def __init__(self, limit: int, throttled_limit: int) -> None:
+    The time is counted from the first send, not from when the call was made: a call queued
+    behind this client's own limiter (the 200th read of a plan waits ~20 s for its permit)
+    has spent none of its budget yet.
+    """
+
+    def __init__(self, limit: int, throttled_limit: int, max_elapsed: float,
+                 first_sent: Callable[[], float | None]) -> None:
         self.limit = limit
         self.throttled_limit = throttled_limit
+        self.max_elapsed = max_elapsed
+        self.first_sent = first_sent
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         outcome = retry_state.outcome
         throttled = outcome is not None and isinstance(outcome.exception(), ThrottledError)
-        return retry_state.attempt_number >= (self.throttled_limit if throttled else self.limit)
+        if retry_state.attempt_number >= (self.throttled_limit if throttled else self.limit):
+            return True
+        sent = self.first_sent()
+        start = retry_state.start_time if sent is None else sent
+        elapsed = time.monotonic() - start  # tenacity's clock, as its start_time
+        return elapsed + retry_state.upcoming_sleep >= self.max_elapsed
 
 
 @dataclass(frozen=True)
@@ -216,7 +232,8 @@ class RetryPolicy:
 
     Backoff before attempt n+1 is uniform in [0, min(max_delay, base_delay * 2**n)] (full
     jitter), but never shorter than the service's ``x-acs-retry-after``. No attempt starts
-    once ``max_elapsed`` seconds have passed since the first.
+    ``max_elapsed`` seconds or more after the first was sent (time spent queued for this
+    client's own permits before the first send does not count).
 
     A throttled answer is the service asking us to wait, not a fault: while it keeps saying
     so, a call may try up to ``max_throttled_attempts`` times (still within ``max_elapsed``),
@@ -239,10 +256,13 @@ class RetryPolicy:
             return max(backoff, failure.retry_after)
         return backoff
 
-    def retrying(self, should_retry: Callable[[BaseException], bool]) -> AsyncRetrying:
+    def retrying(self, should_retry: Callable[[BaseException], bool],
+                 first_sent: Callable[[], float | None] = lambda: None) -> AsyncRetrying:
+        """Retry a call; ``first_sent`` gives the ``time.monotonic()`` of its first send, or
+        None before it (then the budget counts from the call's start)."""
         return AsyncRetrying(
-            stop=_StopAfterAttempts(self.max_attempts, self.max_throttled_attempts)
-            | stop_before_delay(self.max_elapsed),
+            stop=_Budget(self.max_attempts, self.max_throttled_attempts, self.max_elapsed,
+                         first_sent),
             wait=self._wait,
             retry=retry_if_exception(should_retry),
             reraise=True,

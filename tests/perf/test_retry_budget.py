@@ -43,3 +43,25 @@ def test_a_failing_read_stops_at_the_ordinary_budget() -> None:
     attempts, raised = _attempts(FaultPlan(server=1.0))
     assert raised is ServerError
     assert attempts == RetryPolicy().max_attempts == 6
+
+
+def test_time_queued_for_our_own_permits_is_not_spent_from_the_retry_budget() -> None:
+    # One call in flight at a time, 150 ms each: the 8th read waits ~1 s for its first send,
+    # longer than the whole 0.6 s budget. Seeded throttles fall on calls queued that long;
+    # each must still get its retries (counted from its own first send) and succeed.
+    faults = FaultPlan(throttle=0.3, seed=3)
+    spaces = {str(100 + n): {"numbers": []} for n in range(12)}
+    app = EmulatorApp(parse_state({"spaces": spaces}), qps=10_000, latency_ms=150,
+                      faults=faults)
+    policy = RetryPolicy(max_elapsed=0.6, base_delay=0.001, max_delay=0.002)
+
+    async def go() -> None:
+        async with open_client("http://127.0.0.1", qps=10_000, parallelism=1,
+                               transport=InProcessTransport(app),
+                               credentials=StaticCredentials(Credentials("emulator",
+                                                                         "emulator-secret")),
+                               retry=policy) as client:
+            await asyncio.gather(*(client.list_phone_numbers(s) for s in spaces))
+    asyncio.run(go())
+    assert app.stats.faults["throttle"] >= 3  # the seed throttles calls late in the queue
+    assert app.stats.calls["QueryChatappPhoneNumbers"] == 12 + app.stats.faults["throttle"]
