@@ -174,8 +174,20 @@ async def _client(options: GlobalOptions) -> AsyncIterator[CamsClient]:
         emulator_state=Path(options.emulator) if options.emulator else None,
         timeout=options.timeout,
     ) as client:
-        await client.authenticate()
-        yield client
+        try:
+            await client.authenticate()
+            yield client
+        finally:
+            _report_throttling(client)
+
+
+def _report_throttling(client: CamsClient) -> None:
+    """Say so when the service throttled us: the AccessKey's quota may be shared."""
+    rate = client.flow.rate
+    if rate.throttled_answers:
+        click.echo(f"Note: the service throttled {_plural(rate.throttled_answers, 'answer')}; "
+                   f"camsctl slowed to {rate.lowest:.1f} calls/s at the lowest and retried "
+                   "(another client may be using this AccessKey's quota).", err=True)
 
 
 def _endpoint_label(options: GlobalOptions, client: CamsClient) -> str:
