@@ -42,7 +42,7 @@ from reconciler.emulator import EmulatorApp, load_state, serve_in_thread
 from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
-from reconciler.refresh import refresh
+from reconciler.refresh import RefreshError, refresh
 
 KEY = Credentials("emulator", "emulator-secret")
 LIST = "QueryChatappPhoneNumbers"
@@ -67,24 +67,53 @@ def _app(account: Account, qps: float, latency_ms: float) -> EmulatorApp:
     return EmulatorApp(load_state(account.state), qps=qps, latency_ms=latency_ms)
 
 
-async def _ours(url: str, desired: Desired, qps: float, parallelism: int) -> tuple[float, int]:
+@dataclass(frozen=True)
+class Ours:
+    started: float  # perf_counter at the start of the plan
+    wall: float
+    throttled: int  # throttled answers our client received
+    cuts: int  # times the limiter cut its rate
+    failed: int  # spaces whose read finally failed
+    done: tuple[float, ...]  # perf_counter of each space read
+    rates: tuple[tuple[float, float], ...]  # (perf_counter, limiter rate), every 0.5 s
+
+
+async def _ours(url: str, desired: Desired, qps: float, parallelism: int) -> Ours:
     async with open_client(url, credentials=StaticCredentials(KEY), qps=qps,
                            parallelism=parallelism) as client:
+        done: list[float] = []
+        rates: list[tuple[float, float]] = []
+
+        async def sample() -> None:
+            while True:
+                rates.append((time.perf_counter(), client.flow.rate.rate))
+                await asyncio.sleep(0.5)
+
+        sampler = asyncio.create_task(sample())
         started = time.perf_counter()
-        live = await refresh(client, desired)
-        plan = build_plan(desired, live)
+        failed = 0
+        try:
+            live = await refresh(client, desired,
+                                 progress=lambda _: done.append(time.perf_counter()))
+        except RefreshError as error:  # counted and reported, as a user's CI would see it
+            failed = len(error.failures)
+        else:
+            plan = build_plan(desired, live)
+            assert not plan.adds and not plan.drift, "the generated account is in sync"
         wall = time.perf_counter() - started
-        assert not plan.adds and not plan.drift, "the generated account is in sync"
-        return wall, client.flow.rate.throttled_answers
+        sampler.cancel()
+        rate = client.flow.rate
+        return Ours(started, wall, rate.throttled_answers, rate.cuts, failed, tuple(done),
+                    tuple(rates))
 
 
 def run_ours(account: Account, desired: Desired, qps: float, latency_ms: float,
              parallelism: int) -> Run:
     app = _app(account, qps, latency_ms)
     with serve_in_thread(app, "127.0.0.1", 0) as server:
-        wall, throttled = asyncio.run(_ours(server.url, desired, qps, parallelism))
+        ours = asyncio.run(_ours(server.url, desired, qps, parallelism))
     calls = app.stats.calls[LIST] - app.stats.throttled
-    return Run("camsctl plan", calls, wall, qps, throttled, 0,
+    return Run("camsctl plan", calls, ours.wall, qps, ours.throttled, ours.failed,
                f"parallelism {parallelism}")
 
 
@@ -118,7 +147,7 @@ class Neighbour:
     def __init__(self, url: str, qps: float) -> None:
         self._url = url
         self._interval = 1.0 / qps
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # stop starting calls (those under way finish)
         self._thread = threading.Thread(target=self._run, name="neighbour", daemon=True)
         self.granted: list[float] = []  # perf_counter of each granted answer
         self.throttled = 0
@@ -128,8 +157,17 @@ class Neighbour:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
+        self.leave()
         self._thread.join(timeout=30)
+
+    def leave(self, after: float = 0.0) -> None:
+        """Start no new call from ``after`` seconds on."""
+        if after > 0:
+            timer = threading.Timer(after, self._stop.set)
+            timer.daemon = True
+            timer.start()
+        else:
+            self._stop.set()
 
     def _run(self) -> None:
         asyncio.run(self._loop())
@@ -170,14 +208,45 @@ def run_shared(account: Account, desired: Desired, qps: float, latency_ms: float
             Neighbour(server.url, neighbour_qps) as neighbour:
         time.sleep(2.0)  # the neighbour is already busy when we start
         started = time.perf_counter()
-        wall, throttled = asyncio.run(_ours(server.url, desired, qps, parallelism))
-        ended = started + wall
+        ours = asyncio.run(_ours(server.url, desired, qps, parallelism))
+        ended = started + ours.wall
+    wall = ours.wall
     spent = sum(1 for t in neighbour.granted if started <= t <= ended) / wall
     share = qps - spent
-    return Run("camsctl plan, shared key", account.spaces, wall, share, throttled, 0,
+    return Run("camsctl plan, shared key", account.spaces - ours.failed, wall, share,
+               ours.throttled, ours.failed,
                f"neighbour spent {spent:.2f} QPS ({neighbour.throttled} of its calls "
                f"throttled); efficiency vs the {share:.2f} QPS left; vs the nominal "
-               f"{qps - neighbour_qps:g}: {account.spaces / (wall * (qps - neighbour_qps)):.3f}")
+               f"{qps - neighbour_qps:g}: {account.spaces / (wall * (qps - neighbour_qps)):.3f}"
+               f"; our limiter cut its rate {ours.cuts} times")
+
+
+def run_adapt(account: Account, desired: Desired, qps: float, latency_ms: float,
+              parallelism: int, neighbour_qps: float, leaves_after: float) -> Run:
+    """The neighbour leaves ``leaves_after`` seconds into our plan: the limiter, cut while the
+    quota was shared, must climb back to the ceiling."""
+    app = _app(account, qps, latency_ms)
+    with serve_in_thread(app, "127.0.0.1", 0) as server, \
+            Neighbour(server.url, neighbour_qps) as neighbour:
+        time.sleep(2.0)
+        neighbour.leave(after=leaves_after)
+        ours = asyncio.run(_ours(server.url, desired, qps, parallelism))
+    left = ours.started + leaves_after
+    ended = ours.started + ours.wall
+    last_granted = max((t for t in neighbour.granted if t <= ended), default=left)
+    shared = sum(1 for t in ours.done if t <= left) / leaves_after
+    recovered = next((t - last_granted for t, r in ours.rates if t > last_granted
+                      and r >= 0.95 * qps), float("nan"))
+    tail_from = last_granted + (recovered if recovered == recovered else 0.0)
+    alone = sum(1 for t in ours.done if t > tail_from) / max(1e-9, ended - tail_from)
+    timeline = " ".join(f"{r:.1f}" for t, r in ours.rates[::4])
+    spent = sum(1 for t in neighbour.granted if ours.started <= t <= ended)
+    share = qps - spent / ours.wall
+    return Run("camsctl plan, neighbour leaves", account.spaces - ours.failed, ours.wall,
+               share, ours.throttled, ours.failed,
+               f"our QPS while shared {shared:.2f}; limiter back at >= 95 % of --qps "
+               f"{recovered:.1f} s after the neighbour's last call; our QPS from then "
+               f"{alone:.2f}; limiter rate every 2 s: {timeline}")
 
 
 def _table(runs: list[Run]) -> str:
@@ -196,10 +265,12 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=250.0)
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--neighbour-qps", type=float, default=5.0)
+    parser.add_argument("--leaves-after", type=float, default=12.0,
+                        help="seconds into our plan when the neighbour leaves (scenario adapt)")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--only", choices=["ours", "sdk", "shared"], action="append")
+    parser.add_argument("--only", choices=["ours", "sdk", "shared", "adapt"], action="append")
     args = parser.parse_args()
-    scenarios = args.only or ["ours", "sdk", "shared"]
+    scenarios = args.only or ["ours", "sdk", "shared", "adapt"]
 
     with tempfile.TemporaryDirectory(prefix="camsctl-bench-") as folder:
         account = write_account(Path(folder), args.spaces, args.spaces * 2)
@@ -214,9 +285,12 @@ def main() -> int:
                                    args.parallelism)
                 elif scenario == "sdk":
                     run = run_sdk(account, args.qps, args.latency_ms)
-                else:
+                elif scenario == "shared":
                     run = run_shared(account, desired, args.qps, args.latency_ms,
                                      args.parallelism, args.neighbour_qps)
+                else:
+                    run = run_adapt(account, desired, args.qps, args.latency_ms,
+                                    args.parallelism, args.neighbour_qps, args.leaves_after)
                 runs.append(run)
                 print(f"[{attempt + 1}/{args.repeat}] {run.scenario}: "
                       f"{run.wall:.2f} s, efficiency {run.efficiency:.3f}, "
