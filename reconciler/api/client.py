@@ -198,36 +198,37 @@ class CamsClient:
             extra_headers=(("accept", "application/json"), ("user-agent", USER_AGENT)),
         )
         sent: list[float] = []  # time.monotonic() of each attempt's send
-        async for attempt in self._retry.retrying(should_retry,
-                                                  lambda: sent[0] if sent else None):
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                return await self._attempt(call, number, sent)
+        async with self.flow.call():  # one slot for all attempts: a retry keeps its place
+            async for attempt in self._retry.retrying(should_retry,
+                                                      lambda: sent[0] if sent else None):
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    return await self._attempt(call, number, sent)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def _attempt(self, call: RpcCall, number: int, sent: list[float]) -> FieldReader:
         operation = call.action
-        async with self.flow.slot() as permit:
-            sent.append(time.monotonic())
-            credentials: Credentials = await self._credentials.credentials()
-            signed = sign_request(call, credentials, self._clock(), self._nonce())
-            url = f"{self.endpoint.url}/?{signed.query_string}"
-            try:
-                response = await self._send(operation, url, signed.headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise NetworkError(
-                    operation,
-                    f"cannot connect to {self.endpoint.host}: {type(exc).__name__} {exc}",
-                    request_sent=False,
-                ) from None
-            except httpx.TransportError as exc:
-                # Read/write errors, timeouts after connecting, resets: the service may have
-                # received the request.
-                raise NetworkError(
-                    operation,
-                    f"exchange with {self.endpoint.host} failed: {type(exc).__name__} {exc}",
-                    request_sent=True,
-                ) from None
+        permit = await self.flow.permit()
+        sent.append(time.monotonic())
+        credentials: Credentials = await self._credentials.credentials()
+        signed = sign_request(call, credentials, self._clock(), self._nonce())
+        url = f"{self.endpoint.url}/?{signed.query_string}"
+        try:
+            response = await self._send(operation, url, signed.headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise NetworkError(
+                operation,
+                f"cannot connect to {self.endpoint.host}: {type(exc).__name__} {exc}",
+                request_sent=False,
+            ) from None
+        except httpx.TransportError as exc:
+            # Read/write errors, timeouts after connecting, resets: the service may have
+            # received the request.
+            raise NetworkError(
+                operation,
+                f"exchange with {self.endpoint.host} failed: {type(exc).__name__} {exc}",
+                request_sent=True,
+            ) from None
         request_id = response.headers.get("x-acs-request-id")
         log.debug("%s attempt %d: HTTP %d (RequestId %s)", operation, number,
                   response.status_code, request_id)

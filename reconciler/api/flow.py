@@ -5,7 +5,8 @@ Three parts, each shared by every call of one :class:`~reconciler.api.client.Cam
 * :class:`AdaptiveRate` over a :class:`PermitSchedule`: evenly spaced start permits (burst of
   one), so no one-second window ever sees more than the current rate of calls from us,
   whatever the window's phase; the rate adapts to throttling (below);
-* a semaphore of ``parallelism`` calls in flight;
+* a semaphore of ``parallelism`` calls under way (a call keeps its slot through all its
+  attempts and back-offs, so a retry never queues behind calls made after it);
 * :class:`RetryPolicy`: exponential backoff with full jitter (tenacity), honouring the
   service's ``x-acs-retry-after``, with capped attempts and capped total time.
 
@@ -181,15 +182,27 @@ class FlowControl:
         self._in_flight = asyncio.Semaphore(parallelism)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[Permit]:
-        """Hold one of the ``parallelism`` slots, then wait for a start permit.
+    async def call(self) -> AsyncIterator[None]:
+        """Hold one of the ``parallelism`` slots for a whole call: every attempt, and the
+        back-off between them.
 
-        Slot first, permit second: a permit taken while waiting for a slot would be spent
-        late, and late permits bunch up into bursts on the wire. Report the answer to the
-        permit with :meth:`throttled` or :meth:`succeeded`.
+        A retry therefore keeps its place: it waits for a start permit among at most
+        ``parallelism - 1`` other calls, not behind every call queued since it began (at a
+        shared 3 QPS, the 200th place of a plan is a minute away, far beyond the retry
+        budget). A call that backs off also leaves its slot unused, so many failing calls
+        slow the whole client down instead of hammering.
         """
         async with self._in_flight:
-            yield await self.rate.acquire()
+            yield
+
+    async def permit(self) -> Permit:
+        """Wait for a start permit, inside :meth:`call`; report the answer to it with
+        :meth:`throttled` or :meth:`succeeded`.
+
+        Slot first, permit second: a permit taken while waiting for a slot would be spent
+        late, and late permits bunch up into bursts on the wire.
+        """
+        return await self.rate.acquire()
 
     def throttled(self, permit: Permit, retry_after: float | None) -> None:
         self.rate.throttled(permit, retry_after)

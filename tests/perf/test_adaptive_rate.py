@@ -155,7 +155,8 @@ def test_a_hold_re_spaces_permits_already_reserved() -> None:
     starts: list[float] = []
 
     async def call(throttle: bool) -> None:
-        async with flow.slot() as permit:
+        async with flow.call():
+            permit = await flow.permit()
             starts.append(round(time.now - 100.0, 6))
         if throttle:
             flow.throttled(permit, retry_after=1.0)

@@ -65,3 +65,29 @@ def test_time_queued_for_our_own_permits_is_not_spent_from_the_retry_budget() ->
     asyncio.run(go())
     assert app.stats.faults["throttle"] >= 3  # the seed throttles calls late in the queue
     assert app.stats.calls["QueryChatappPhoneNumbers"] == 12 + app.stats.faults["throttle"]
+
+
+def test_a_retried_call_keeps_its_place_ahead_of_calls_queued_after_it() -> None:
+    # One call at a time; seeded throttles. A throttled read is retried before any read that
+    # was still waiting for a slot, so reads finish in the order they were made, and no
+    # retry waits behind the whole queue (which at a shared 3 QPS outlasts the budget).
+    faults = FaultPlan(throttle=0.4, seed=5)
+    spaces = [str(100 + n) for n in range(15)]
+    app = EmulatorApp(parse_state({"spaces": {s: {"numbers": []} for s in spaces}}),
+                      qps=10_000, faults=faults)
+    policy = RetryPolicy(base_delay=0.001, max_delay=0.002)
+    finished: list[str] = []
+
+    async def go() -> None:
+        async with open_client("http://127.0.0.1", qps=10_000, parallelism=1,
+                               transport=InProcessTransport(app),
+                               credentials=StaticCredentials(Credentials("emulator",
+                                                                         "emulator-secret")),
+                               retry=policy) as client:
+            async def read(space: str) -> None:
+                await client.list_phone_numbers(space)
+                finished.append(space)
+            await asyncio.gather(*(read(s) for s in spaces))
+    asyncio.run(go())
+    assert app.stats.faults["throttle"] >= 4
+    assert finished == spaces
