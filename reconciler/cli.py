@@ -67,7 +67,7 @@ class GlobalOptions:
 @click.option("--qps", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Requests per second across all calls (the documented per-account limit).")
 @click.option("--parallelism", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Calls in flight at once.")
+              help="Calls under way at once (a call keeps its slot through its retries).")
 @click.option("--emulator", "emulator", metavar="STATE_FILE",
               type=click.Path(dir_okay=False),
               help="Talk to an in-process emulator seeded from STATE_FILE; no credentials needed.")
