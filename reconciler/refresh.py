@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
@@ -19,7 +19,7 @@ from reconciler.api import CamsClient, CamsError
 from reconciler.api import LiveNumber as ApiNumber
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
 from reconciler.manifest import Desired, Space
-from reconciler.phone import from_live_digits
+from reconciler.phone import PhoneNumber, from_live_digits
 from reconciler.plan import PlannedSpace
 
 Progress = Callable[[str], None]
@@ -46,8 +46,8 @@ def profiles_needed(space: Space, live_numbers: Iterable[str]) -> tuple[str, ...
                         if e164 in space.numbers and space.numbers[e164].profile is not None))
 
 
-def _live_number(number: ApiNumber) -> LiveNumber:
-    return LiveNumber(phone=from_live_digits(number.phone_number),
+def _live_number(number: ApiNumber, known: Mapping[str, PhoneNumber]) -> LiveNumber:
+    return LiveNumber(phone=from_live_digits(number.phone_number, known),
                       verified_name=number.verified_name or "",
                       status=number.status or "UNKNOWN",
                       name_status=number.name_status,
@@ -61,6 +61,7 @@ class _Reads:
     sync: bool
     waba: Callable[[Iterable[str]], bool]
     profiles: Callable[[Iterable[str]], tuple[str, ...]]
+    known: Mapping[str, PhoneNumber] = field(default_factory=dict)  # declared, parsed
 
 
 async def _read_space(client: CamsClient, reads: _Reads) -> LiveSpace:
@@ -68,7 +69,8 @@ async def _read_space(client: CamsClient, reads: _Reads) -> LiveSpace:
         listed = await client.sync_phone_numbers(reads.space_id)
     else:
         listed = await client.list_phone_numbers(reads.space_id, reads.isv_code)
-    numbers = {n.phone.e164: n for n in map(_live_number, listed.numbers)}
+    numbers = {n.phone.e164: n for n in (_live_number(api, reads.known)
+                                         for api in listed.numbers)}
     read_waba = reads.waba(numbers)
     profile_numbers = reads.profiles(numbers)
 
@@ -124,7 +126,8 @@ async def refresh(client: CamsClient, desired: Desired, *, sync: bool = False,
                   progress: Progress | None = None) -> Live:
     """Read every declared space. Raises :class:`RefreshError` naming each space that failed."""
     plans = [_Reads(space.id, space.isv_code, sync, waba=partial(waba_needed, space),
-                    profiles=partial(profiles_needed, space))
+                    profiles=partial(profiles_needed, space),
+                    known={e164: number.phone for e164, number in space.numbers.items()})
              for space in desired.spaces.values()]
     return await _read_all(client, plans, progress)
 

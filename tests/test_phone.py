@@ -120,3 +120,17 @@ def test_every_notation_normalises_to_one_key(drawn: tuple[str, phonenumbers.Pho
     (key,) = keys
     assert key.e164 == e164
     assert key.digits == key.country_code + key.national_number
+    # The live listing (Cc + national number) parses to every field of the declared number,
+    # which is why a refresh may reuse a declared number's parse instead of parsing again.
+    declared, live = parse_phone(international), from_live_digits(key.digits)
+    assert (live.e164, live.country_code, live.national_number, live.valid) == \
+        (declared.e164, declared.country_code, declared.national_number, declared.valid)
+
+
+def test_live_digits_of_a_known_number_reuse_its_parse() -> None:
+    declared = parse_phone("+39 06 6988 1234")
+    known = {declared.e164: declared}
+    assert from_live_digits("390669881234", known) is declared
+    other = from_live_digits("8613800001234", known)  # not known: parsed
+    assert (other.e164, other.country_code, other.national_number) == \
+        ("+8613800001234", "86", "13800001234")
