@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 
 from reconciler.api import Credentials, RetryPolicy, ServerError, ThrottledError, open_client
+from reconciler.api.client import CamsClient
 from reconciler.api.credentials import StaticCredentials
 from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport
 from reconciler.emulator.state import parse_state
@@ -16,16 +18,20 @@ async def _no_sleep(_seconds: float) -> None:
     return None
 
 
+def _client(app: EmulatorApp, policy: RetryPolicy,
+            parallelism: int = 8) -> AbstractAsyncContextManager[CamsClient]:
+    return open_client("http://127.0.0.1", qps=10_000, parallelism=parallelism,
+                       transport=InProcessTransport(app), retry=policy,
+                       credentials=StaticCredentials(Credentials("emulator", "emulator-secret")))
+
+
 def _attempts(faults: FaultPlan) -> tuple[int, type[Exception]]:
     app = EmulatorApp(parse_state({"spaces": {"1": {"numbers": []}}}), qps=10_000,
                       faults=faults)
     policy = RetryPolicy(max_elapsed=3600, sleep=_no_sleep)
 
     async def go() -> type[Exception]:
-        async with open_client("http://127.0.0.1", qps=10_000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(Credentials("emulator",
-                                                                         "emulator-secret")),
-                               retry=policy) as client:
+        async with _client(app, policy) as client:
             with pytest.raises((ThrottledError, ServerError)) as caught:
                 await client.list_phone_numbers("1")
             return type(caught.value)
@@ -56,11 +62,7 @@ def test_time_queued_for_our_own_permits_is_not_spent_from_the_retry_budget() ->
     policy = RetryPolicy(max_elapsed=0.6, base_delay=0.001, max_delay=0.002)
 
     async def go() -> None:
-        async with open_client("http://127.0.0.1", qps=10_000, parallelism=1,
-                               transport=InProcessTransport(app),
-                               credentials=StaticCredentials(Credentials("emulator",
-                                                                         "emulator-secret")),
-                               retry=policy) as client:
+        async with _client(app, policy, parallelism=1) as client:
             await asyncio.gather(*(client.list_phone_numbers(s) for s in spaces))
     asyncio.run(go())
     assert app.stats.faults["throttle"] >= 3  # the seed throttles calls late in the queue
@@ -79,11 +81,7 @@ def test_a_retried_call_keeps_its_place_ahead_of_calls_queued_after_it() -> None
     finished: list[str] = []
 
     async def go() -> None:
-        async with open_client("http://127.0.0.1", qps=10_000, parallelism=1,
-                               transport=InProcessTransport(app),
-                               credentials=StaticCredentials(Credentials("emulator",
-                                                                         "emulator-secret")),
-                               retry=policy) as client:
+        async with _client(app, policy, parallelism=1) as client:
             async def read(space: str) -> None:
                 await client.list_phone_numbers(space)
                 finished.append(space)
