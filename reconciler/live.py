@@ -13,6 +13,7 @@ from dataclasses import fields as dataclass_fields
 from types import MappingProxyType
 
 from reconciler.phone import PhoneNumber
+from reconciler.profile import ProfileFields
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,8 @@ class LiveNumber:
 
 
 @dataclass(frozen=True)
-class LiveProfile:
+class LiveProfile(ProfileFields):
     """A number's business profile as QueryPhoneBusinessProfile returns it."""
-
-    about: str | None = None
-    email: str | None = None
-    websites: tuple[str, ...] | None = None
-    vertical: str | None = None
-    address: str | None = None
-    description: str | None = None
-    profile_picture_url: str | None = None
-
-    def fields(self) -> dict[str, str | tuple[str, ...] | None]:
-        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from reconciler.phone import (
     PhoneNumberError,
     parse_phone,
 )
+from reconciler.profile import ProfileFields
 from reconciler.schemas import validator
 from reconciler.yamlsource import LocatedDocument, Path, describe_path
 
@@ -38,21 +39,12 @@ DEFAULT_STATUSES: frozenset[str] = frozenset({"CONNECTED"})
 
 
 @dataclass(frozen=True)
-class DesiredProfile:
+class DesiredProfile(ProfileFields):
     """Expected business-profile fields of a number; ``None`` means "not declared, not compared"."""
-
-    about: str | None = None
-    email: str | None = None
-    websites: tuple[str, ...] | None = None
-    vertical: str | None = None
-    address: str | None = None
-    description: str | None = None
-    profile_picture_url: str | None = None
 
     def declared(self) -> dict[str, str | tuple[str, ...]]:
         """The declared fields only, by manifest name."""
-        return {f.name: getattr(self, f.name) for f in dataclass_fields(self)
-                if getattr(self, f.name) is not None}
+        return {name: value for name, value in self.fields().items() if value is not None}
 
 
 @dataclass(frozen=True)
