@@ -283,6 +283,14 @@ def child_env(home: Path) -> dict[str, str]:
     return env
 
 
+def workdirs(root: Path) -> tuple[Path, Path, Path]:
+    """An empty HOME and working folder for camsctl under ``root``, and its journal's path."""
+    home, work = root / "home", root / "work"
+    home.mkdir()
+    work.mkdir()
+    return home, work, work / "journal.jsonl"
+
+
 def camsctl_argv(url: str, *args: str, qps: int = 200, parallelism: int = 8) -> list[str]:
     return [sys.executable, "-m", "reconciler", "--endpoint", url, "--qps", str(qps),
             "--parallelism", str(parallelism), *args]

@@ -31,6 +31,7 @@ from soakkit import (
     state_json,
     stats_json,
     wait_quiet,
+    workdirs,
 )
 
 from reconciler.journal import read_journal
@@ -57,10 +58,7 @@ def test_apply_killed_at_random_points_converges_without_duplicates(
     fleet = make_fleet(tmp_path, SPACES, PER_SPACE, base=seed * 100)
     app = new_app(fleet.state, latency_ms=LATENCY_MS)
     before = state_json(app)
-    home, work = tmp_path / "home", tmp_path / "work"
-    home.mkdir()
-    work.mkdir()
-    journal = work / "journal.jsonl"
+    home, work, journal = workdirs(tmp_path)
     points: list[str] = []
     with socket_emulator(app) as url:
         argv = camsctl_argv(url, "apply", str(fleet.manifest), "--auto-approve",

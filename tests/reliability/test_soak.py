@@ -45,6 +45,7 @@ from soakkit import (
     stats_json,
     summary_line,
     twenty_percent,
+    workdirs,
 )
 
 from reconciler.emulator import FaultPlan
@@ -104,10 +105,7 @@ def test_soak_cli_20_percent_faults(seed: int, tmp_path: Path) -> None:
     fleet = make_fleet(tmp_path, CLI_SPACES, PER_SPACE)
     app = new_app(fleet.state, twenty_percent(seed))
     before = state_json(app)
-    home, work = tmp_path / "home", tmp_path / "work"
-    home.mkdir()
-    work.mkdir()
-    journal = work / "journal.jsonl"
+    home, work, journal = workdirs(tmp_path)
     codes: list[int] = []
     with socket_emulator(app) as url:
         argv = camsctl_argv(url, "apply", str(fleet.manifest), "--auto-approve",
