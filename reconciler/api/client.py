@@ -197,7 +197,7 @@ class CamsClient:
             host=self.endpoint.host,
             extra_headers=(("accept", "application/json"), ("user-agent", USER_AGENT)),
         )
-        sent: list[float] = []  # time.monotonic() of each attempt's send
+        sent: list[float] = []  # holds the time.monotonic() of the first send, once sent
         async with self.flow.call():  # one slot for all attempts: a retry keeps its place
             async for attempt in self._retry.retrying(should_retry,
                                                       lambda: sent[0] if sent else None):
@@ -209,7 +209,8 @@ class CamsClient:
     async def _attempt(self, call: RpcCall, number: int, sent: list[float]) -> FieldReader:
         operation = call.action
         permit = await self.flow.permit()
-        sent.append(time.monotonic())
+        if not sent:
+            sent.append(time.monotonic())
         credentials: Credentials = await self._credentials.credentials()
         signed = sign_request(call, credentials, self._clock(), self._nonce())
         url = f"{self.endpoint.url}/?{signed.query_string}"

@@ -178,7 +178,6 @@ class FlowControl:
         if parallelism < 1:
             raise ConfigurationError(f"parallelism must be at least 1, got {parallelism}")
         self.rate = AdaptiveRate(qps, clock=clock, sleep=sleep)
-        self.permits = self.rate.schedule
         self._in_flight = asyncio.Semaphore(parallelism)
 
     @asynccontextmanager
