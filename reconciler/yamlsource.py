@@ -17,6 +17,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.error import Mark, MarkedYAMLError
 from yaml.events import (
+    AliasEvent,
     DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
@@ -151,20 +152,13 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
             root = loader.get_single_node()
         finally:
             loader.dispose()
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        if exc.context and "expected a single document" in exc.context:
-            problem = "a manifest file holds one YAML document; found a second one ('---')"
-        elif exc.context and exc.context_mark is not None and exc.problem_mark is not None \
-                and exc.context_mark.line != exc.problem_mark.line:
-            problem += f" ({exc.context} that started at line {exc.context_mark.line + 1})"
-        return None, [error(_location(file, mark), f"YAML syntax error: {problem}")]
-    except yaml.YAMLError as exc:
-        return None, [error(Location(file, 1, 1), f"YAML error: {exc}")]
-    except RecursionError:
-        return None, [error(Location(file, 1, 1),
-                            f"the YAML is nested too deeply (more than {MAX_DEPTH} levels)")]
+    except (yaml.YAMLError, RecursionError) as exc:
+        too_deep = _nesting_error(file, text, data)
+        if too_deep is not None:
+            return None, [too_deep]
+        if isinstance(exc, RecursionError):
+            return None, [error(Location(file, 1, 1), "the YAML is nested too deeply")]
+        return None, [_syntax_error(file, exc)]
     document = LocatedDocument(file=file, value=None, value_locations={}, key_locations={},
                                scalars={})
     if root is None:
@@ -177,6 +171,94 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
     if builder.errors:
         return None, builder.errors
     return document, []
+
+
+def _too_deep(location: Location) -> Diagnostic:
+    return error(location, f"the YAML is nested more than {MAX_DEPTH} levels deep")
+
+
+def _nesting_error(file: str, text: str, data: bytes | str) -> Diagnostic | None:
+    """The located error for nesting beyond :data:`MAX_DEPTH`, if the text has it before its
+    first syntax error; else None. Called only when composing failed.
+
+    Parsers bound nesting themselves, each in its own way: libyaml as bundled by PyYAML 6.0.4
+    stops at 1,000 levels with a scanner error of its own, and its scanner reads up to a line
+    ahead of the events it has given, so that error can come before any event deeper than our
+    bound; earlier builds overflow the stack while composing. So the depth is counted here on
+    the events, the way :meth:`_Builder.build` counts it. When the fast parser stopped right
+    after enough opening indicators to hide the bound, the text up to that point is read again
+    with PyYAML's pure-Python parser, which has no bound of its own (slower, so only then).
+    """
+    walk = _DepthWalk(file)
+    walk.run(_Loader(data))
+    if walk.found is not None or walk.failed_at is None or _Loader is yaml.SafeLoader:
+        return walk.found
+    unread = text[walk.read_to:walk.failed_at + 1]
+    if walk.depth + sum(map(unread.count, "[{-?:")) <= MAX_DEPTH:
+        return None
+    exact = _DepthWalk(file)
+    exact.run(yaml.SafeLoader(text[:walk.failed_at + 1]))
+    return exact.found
+
+
+class _DepthWalk:
+    """Counts open collections over a parser's events, up to the first node too deep."""
+
+    def __init__(self, file: str) -> None:
+        self._file = file
+        self.found: Diagnostic | None = None
+        self.depth = 0
+        self.read_to = 0
+        """Index of the text just after the last event the parser gave."""
+        self.failed_at: int | None = None
+        """Index where the parser failed, if it did."""
+
+    def run(self, parser: yaml.SafeLoader) -> None:
+        next_event: Callable[[], Any] = parser.get_event  # untyped events
+        # Per open collection, what its next node is: an item, a mapping key or a mapping
+        # value. The builder charges depth to items and values only, never to keys.
+        open_collections: list[str] = []
+        try:
+            while (event := next_event()) is not None:
+                kind = type(event)
+                if kind in _NODE_EVENTS and open_collections:
+                    awaited = open_collections[-1]
+                    if awaited != "key" and len(open_collections) > MAX_DEPTH:
+                        self.found = _too_deep(_location(self._file, event.start_mark))
+                        return
+                    if awaited != "item":
+                        open_collections[-1] = "value" if awaited == "key" else "key"
+                if kind is MappingStartEvent:
+                    open_collections.append("key")
+                elif kind is SequenceStartEvent:
+                    open_collections.append("item")
+                elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                    open_collections.pop()
+                self.read_to = event.end_mark.index
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            self.failed_at = self.read_to if mark is None else mark.index
+        except yaml.YAMLError:
+            self.failed_at = self.read_to
+        finally:
+            parser.dispose()
+        self.depth = len(open_collections)
+
+
+_NODE_EVENTS = (ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent)
+
+
+def _syntax_error(file: str, exc: yaml.YAMLError) -> Diagnostic:
+    if not isinstance(exc, MarkedYAMLError):
+        return error(Location(file, 1, 1), f"YAML error: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if exc.context and "expected a single document" in exc.context:
+        problem = "a manifest file holds one YAML document; found a second one ('---')"
+    elif exc.context and exc.context_mark is not None and exc.problem_mark is not None \
+            and exc.context_mark.line != exc.problem_mark.line:
+        problem += f" ({exc.context} that started at line {exc.context_mark.line + 1})"
+    return error(_location(file, mark), f"YAML syntax error: {problem}")
 
 
 class _Unusual(Exception):
@@ -337,9 +419,7 @@ class _Builder:
                                "the YAML expands to too many values (aliases that repeat "
                                "aliases?); refusing to expand it"))
         if depth > MAX_DEPTH:
-            raise _Abort(error(self._loc(node),
-                               f"the YAML is nested more than {MAX_DEPTH} levels deep "
-                               "(a recursive alias?)"))
+            raise _Abort(_too_deep(self._loc(node)))
         if path not in self._values:
             self._values[path] = self._loc(node)
         if isinstance(node, ScalarNode):
