@@ -147,7 +147,12 @@ class CamsClient:
             raise AmbiguousWriteError(ADD_NUMBER, exc) from None
         except TransientError as exc:  # HTTP 5xx: the service may have committed it
             raise AmbiguousWriteError(ADD_NUMBER, exc) from None
-        return body.required_str("RequestId")
+        except ResponseError as exc:  # an answer we cannot read: it may have been applied
+            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+        try:
+            return body.required_str("RequestId")
+        except ResponseError as exc:
+            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
 
     async def list_phone_numbers(
         self, space_id: str, isv_code: str | None = None

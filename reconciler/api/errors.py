@@ -17,7 +17,8 @@ never contains a secret (AccessKey secret, STS token, Authorization header).
     ├── TransientError            a read that may succeed if tried again (retried before raising)
     │   ├── ServerError
     │   └── NetworkError          connect/read failure, timeout, reset (.request_sent)
-    ├── AmbiguousWriteError       a write whose outcome is unknown: re-read, then decide
+    ├── AmbiguousWriteError       a write whose outcome is unknown (lost or unreadable answer,
+    │                             5xx): re-read, then decide
     └── ResponseError             an answer that is not the API's JSON shape
 """
 
@@ -126,7 +127,7 @@ class AmbiguousWriteError(CamsError):
     ``cause`` is the transient error that made the outcome unknown.
     """
 
-    def __init__(self, operation: str, cause: TransientError) -> None:
+    def __init__(self, operation: str, cause: TransientError | ResponseError) -> None:
         self.cause = cause
         super().__init__(operation, f"outcome unknown, re-read before retrying ({cause.detail})")
 

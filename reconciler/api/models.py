@@ -67,9 +67,12 @@ class FieldReader:
             raise self._fail(key, "an object")
         return FieldReader(self.operation, f"{self.where}.{key}", value, self.request_id)
 
-    def objects(self, key: str) -> tuple[FieldReader, ...]:
+    def objects(self, key: str, *, required: bool = False) -> tuple[FieldReader, ...]:
+        """The objects of a list; a missing list is empty unless ``required``."""
         value = self.obj.get(key)
         if value is None:
+            if required:
+                raise self._fail(key, "a list (missing from a success answer)")
             return ()
         if not isinstance(value, list):
             raise self._fail(key, "a list")
@@ -129,7 +132,10 @@ class NumbersResult:
 
     @classmethod
     def from_api(cls, body: FieldReader) -> NumbersResult:
-        numbers = tuple(LiveNumber.from_api(item) for item in body.objects("PhoneNumbers"))
+        # A success answer without its list is broken, not an empty space: read as empty,
+        # it would make every declared number an add.
+        numbers = tuple(LiveNumber.from_api(item)
+                        for item in body.objects("PhoneNumbers", required=True))
         return cls(
             request_id=body.required_str("RequestId"),
             numbers=tuple(sorted(numbers, key=lambda n: n.phone_number)),

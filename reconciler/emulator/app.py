@@ -12,7 +12,8 @@ Choices where the service's behaviour is not documented (kept here, in one place
 * rate limit: a token bucket per AccessKey holding ``qps`` tokens, refilled continuously at
   ``qps`` per second; an empty bucket answers HTTP 400 ``Throttling.User`` with
   ``x-acs-retry-after`` (milliseconds until a token is back);
-* adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists``;
+* adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists`` (another
+  code with ``exists_code``: clients must not depend on the code);
 * a profile asked for a number the space does not have: HTTP 400 ``PhoneNumber.NotExists``;
 * QueryChatappBindWaba for a space with no WABA: ``Code: OK`` and no ``Data``;
 * eventual consistency (``visibility_delay_ms``, off by default): an added number exists at
@@ -153,6 +154,10 @@ class ApiRequest:
         return dict(parse_qsl(self.raw_query, keep_blank_values=True))
 
 
+_ANSWER_FAULTS = (Fault.LOST_ADD, Fault.NO_LIST)
+"""Faults that let the operation run and then spoil its answer."""
+
+
 class EmulatorApp:
     """The ASGI application. ``state`` is changed in place by adds (and reported by /state)."""
 
@@ -164,6 +169,7 @@ class EmulatorApp:
         latency_ms: float = 0.0,
         faults: FaultPlan | None = None,
         visibility_delay_ms: float = 0.0,
+        exists_code: str = "PhoneNumber.AlreadyExists",
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         on_change: Callable[[EmulatorState], None] | None = None,
@@ -174,6 +180,7 @@ class EmulatorApp:
         # Eventual consistency: an added number is listed only this long after its add.
         self.visibility_delay = visibility_delay_ms / 1000.0
         self._visible_at: dict[str, float] = {}
+        self.exists_code = exists_code
         self.faults = FaultInjector(faults or FaultPlan())
         self.stats = Stats()
         self._wall_clock = wall_clock
@@ -328,7 +335,7 @@ class EmulatorApp:
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         fault = self.faults.draw(action)
-        if fault is not None and fault is not Fault.LOST_ADD:
+        if fault is not None and fault not in _ANSWER_FAULTS:
             self.stats.faulted += 1
             self.stats.faults[fault.value] += 1
             if fault is Fault.THROTTLE:
@@ -342,9 +349,11 @@ class EmulatorApp:
         except ServiceFault as refusal:  # e.g. PhoneNumber.AlreadyExists: counted like the rest
             self.stats.rejected[refusal.code] += 1
             raise
-        if fault is Fault.LOST_ADD:
+        if fault is not None:  # the operation ran; its answer is spoiled
             self.stats.faulted += 1
             self.stats.faults[fault.value] += 1
+            if fault is Fault.NO_LIST:
+                return {key: value for key, value in body.items() if key != "PhoneNumbers"}
             raise ConnectionDropped(action)  # committed above; the answer is lost
         return body
 
@@ -468,7 +477,7 @@ class EmulatorApp:
                                "number, digits only.")
         digits = cc + national
         if self.state.find_number(digits) is not None:
-            raise ServiceFault(400, "PhoneNumber.AlreadyExists", f"The phone number {digits} "
+            raise ServiceFault(400, self.exists_code, f"The phone number {digits} "
                                "already exists in a WhatsApp Business Account.")
         self.state.spaces[space_id].numbers.append({
             "PhoneNumber": digits,

@@ -55,6 +55,11 @@ def emulator() -> None:
 @click.option("--fault-lost-add", default=0.0, show_default=True, type=_RATE, metavar="RATE",
               help="Share of AddChatappPhoneNumber calls that add the number, then drop the "
                    "answer.")
+@click.option("--fault-no-list", default=0.0, show_default=True, type=_RATE, metavar="RATE",
+              help="Share of QueryChatappPhoneNumbers/ChatappSyncPhoneNumber calls answered "
+                   "Code OK without their PhoneNumbers list.")
+@click.option("--exists-code", default="PhoneNumber.AlreadyExists", show_default=True,
+              metavar="CODE", help="Error code answered to an add of a number that exists.")
 @click.option("--visibility-delay-ms", default=0.0, show_default=True,
               type=click.FloatRange(min=0),
               help="Eventual consistency: list an added number only this long after its add.")
@@ -64,7 +69,8 @@ def emulator() -> None:
               help="Write every added number back to the state file (atomically).")
 def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
           fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
-          visibility_delay_ms: float, seed: int, persist: bool) -> None:
+          fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
+          persist: bool) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
 
     \b
@@ -77,12 +83,12 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
         raise click.ClickException(str(exc)) from None
     try:
         faults = FaultPlan(throttle=fault_throttle, server=fault_server, drop=fault_drop,
-                           lost_add=fault_lost_add, seed=seed)
+                           lost_add=fault_lost_add, no_list=fault_no_list, seed=seed)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault-*") from None
     on_change = (lambda s: write_state(state_file, s)) if persist else None
     app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change,
-                      visibility_delay_ms=visibility_delay_ms)
+                      visibility_delay_ms=visibility_delay_ms, exists_code=exists_code)
     server = EmulatorServer(app, host, port)
 
     async def run() -> None:
@@ -98,7 +104,8 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
                    err=True)
         if faults.active:
             click.echo(f"fault injection on: throttle={fault_throttle} 5xx={fault_server} "
-                       f"drop={fault_drop} lost-add={fault_lost_add} seed={seed}", err=True)
+                       f"drop={fault_drop} lost-add={fault_lost_add} no-list={fault_no_list} "
+                       f"seed={seed}", err=True)
         await server.serve_forever()
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,7 +8,9 @@ sequence of calls meets the same faults on every run. Kinds:
 * ``server``    HTTP 503 ``ServiceUnavailable`` (nothing applied);
 * ``drop``      the connection is closed without an answer (nothing applied);
 * ``lost_add``  AddChatappPhoneNumber only: the number IS added, then the answer is lost
-  (connection dropped), the case where a client cannot know the outcome.
+  (connection dropped), the case where a client cannot know the outcome;
+* ``no_list``   QueryChatappPhoneNumbers and ChatappSyncPhoneNumber only: ``Code: OK`` without
+  its ``PhoneNumbers`` list, a broken answer a client must not read as an empty space.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Fault(Enum):
     SERVER = "server"
     DROP = "drop"
     LOST_ADD = "lost_add"
+    NO_LIST = "no_list"
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,11 @@ class FaultPlan:
     server: float = 0.0
     drop: float = 0.0
     lost_add: float = 0.0
+    no_list: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("throttle", "server", "drop", "lost_add"):
+        for name in ("throttle", "server", "drop", "lost_add", "no_list"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"fault rate {name} must be between 0 and 1, got {rate}")
@@ -45,7 +49,7 @@ class FaultPlan:
 
     @property
     def active(self) -> bool:
-        return any((self.throttle, self.server, self.drop, self.lost_add))
+        return any((self.throttle, self.server, self.drop, self.lost_add, self.no_list))
 
 
 class FaultInjector:
@@ -61,9 +65,12 @@ class FaultInjector:
         # Always two draws per call, whatever the action and the outcome, so the faults met
         # depend only on the seed and the position of the call in the run.
         roll = self._random.random()
-        lost = self._random.random()
+        lost = self._random.random()  # the answer's fate, for the kinds that spoil answers
         if action == "AddChatappPhoneNumber" and lost < self.plan.lost_add:
             return Fault.LOST_ADD
+        if action in ("QueryChatappPhoneNumbers", "ChatappSyncPhoneNumber") \
+                and lost < self.plan.no_list:
+            return Fault.NO_LIST
         bound = self.plan.throttle
         if roll < bound:
             return Fault.THROTTLE

@@ -30,11 +30,13 @@ def serve() -> Iterator[EmulatorFactory]:
     with ExitStack() as stack:
         def start(state: Path | Mapping[str, Any], *, latency_ms: float = 0.0,
                   faults: FaultPlan | None = None,
-                  visibility_delay_ms: float = 0.0) -> Emulator:
+                  visibility_delay_ms: float = 0.0,
+                  exists_code: str = "PhoneNumber.AlreadyExists") -> Emulator:
             loaded = (load_state(state) if isinstance(state, Path)
                       else parse_state(json.loads(json.dumps(state))))
             app = RecordingApp(loaded, qps=1000.0, latency_ms=latency_ms, faults=faults,
-                               visibility_delay_ms=visibility_delay_ms)
+                               visibility_delay_ms=visibility_delay_ms,
+                               exists_code=exists_code)
             server = stack.enter_context(serve_in_thread(app, "127.0.0.1", 0))
             return Emulator(app, server.url)
         yield start

@@ -93,7 +93,8 @@ class Emulator:
                 for space_id, space in self.state()["spaces"].items()}
 
     def already_exists_answers(self) -> int:
-        return self.app.answers[(ADD, "PhoneNumber.AlreadyExists")]
+        """Adds refused because the number exists, whatever code the emulator used for it."""
+        return self.app.answers[(ADD, self.app.exists_code)]
 
 
 EmulatorFactory = Callable[..., Emulator]
