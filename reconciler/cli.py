@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -23,19 +25,35 @@ import click
 from reconciler import __version__
 from reconciler.annotations import diagnostic_annotations, plan_annotations
 from reconciler.api import CamsClient, CamsError, open_client
-from reconciler.apply import Outcome, Result, apply_adds, stale_spaces
+from reconciler.apply import (
+    Outcome,
+    Result,
+    Stop,
+    apply_adds,
+    rereads_within,
+    stale_spaces,
+)
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.emulator.commands import emulator
 from reconciler.importer import ImportedSpace, render_manifest, schema_reference
-from reconciler.journal import DEFAULT_JOURNAL, Journal, read_journal, recent_adds
+from reconciler.journal import (
+    DEFAULT_JOURNAL,
+    Journal,
+    JournalError,
+    adds_in_doubt,
+    possibly_applied,
+    read_journal,
+)
 from reconciler.live import Live
 from reconciler.loader import LoadResult, load
-from reconciler.lock import ApplyLock, LockTimeout
+from reconciler.lock import ApplyLock, LockError
 from reconciler.manifest import MANIFEST_SCHEMA, Desired
 from reconciler.plan import Plan, build_plan, live_digest
-from reconciler.planfile import PlanFileError, PlanMeta, dumps, loads
+from reconciler.planfile import PlanFileError, PlanMeta, dumps
+from reconciler.planfile import read as read_plan
 from reconciler.refresh import RefreshError, refresh, reread
 from reconciler.render import render_markdown, render_text, summary_line
+from reconciler.savedplan import saved_plan_problems
 from reconciler.schemas import schema_file
 
 T = TypeVar("T")
@@ -204,8 +222,10 @@ def _run(ctx: click.Context, work: Callable[[], Coroutine[None, None, T]]) -> T:
         click.echo(f"Error: {exc}", err=True)
     except CamsError as exc:
         click.echo(f"Error: {exc}", err=True)
-    except (PlanFileError, LockTimeout) as exc:
+    except (PlanFileError, LockError, JournalError) as exc:
         click.echo(f"Error: {exc}", err=True)
+    except KeyboardInterrupt:
+        click.echo("Interrupted; nothing more was done.", err=True)
     ctx.exit(1)
     raise AssertionError("unreachable")
 
@@ -355,7 +375,7 @@ def _loaded(ctx: click.Context, paths: tuple[str, ...]) -> Desired:
 def _outcome_line(outcome: Outcome, mask: bool) -> str:
     phone = outcome.add.phone.masked() if mask else outcome.add.phone.e164
     text = f"{phone} (space {outcome.add.space_id}): {outcome.result.value}"
-    if outcome.result is Result.FAILED:
+    if outcome.result in (Result.FAILED, Result.UNKNOWN, Result.NOT_SENT):
         text += f": {outcome.reason}"
     elif outcome.request_id:
         text += f" (RequestId {outcome.request_id})"
@@ -365,20 +385,59 @@ def _outcome_line(outcome: Outcome, mask: bool) -> str:
 
 
 def _apply_summary(outcomes: tuple[Outcome, ...]) -> str:
-    added = sum(o.result is Result.ADDED for o in outcomes)
-    present = sum(o.result is Result.ALREADY_PRESENT for o in outcomes)
-    awaiting = sum(o.result is Result.AWAITING_VISIBILITY for o in outcomes)
-    failed = sum(o.result is Result.FAILED for o in outcomes)
-    middle = f"{present} already present, " if present else ""
-    middle += f"{awaiting} awaiting visibility, " if awaiting else ""
-    return f"Apply complete: {added} added, {middle}{failed} failed."
+    counts = Counter(o.result for o in outcomes)
+    middle = "".join(f"{counts[result]} {label}, " for result, label in (
+        (Result.ALREADY_PRESENT, "already present"),
+        (Result.AWAITING_VISIBILITY, "awaiting visibility"),
+        (Result.UNKNOWN, "unknown (re-run apply later)"),
+        (Result.NOT_SENT, "not sent")) if counts[result])
+    return f"Apply complete: {counts[Result.ADDED]} added, {middle}{counts[Result.FAILED]} failed."
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM while adds are being sent: the first stops every add not yet sent
+    and lets those under way finish and be journaled; the second ends the process at once
+    (the journal then holds them as sent, and the next apply re-reads before sending)."""
+
+    def __init__(self, stop: Stop) -> None:
+        self._stop = stop
+        self._signals = (signal.SIGINT, signal.SIGTERM)
+
+    def _received(self, signum: int) -> None:
+        if self._stop.interrupted:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        self._stop.interrupt()
+        click.echo("Interrupted: no further add is sent; finishing the adds under way "
+                   "(interrupt again to stop at once).", err=True)
+
+    def __enter__(self) -> _Interrupts:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.add_signal_handler(signum, self._received, signum)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+
+
+@dataclass(frozen=True)
+class _Applied:
+    outcomes: tuple[Outcome, ...]
+    stop: Stop
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, metavar="PATH...")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Apply a plan saved by `plan --out`; refused if the live state changed.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply a plan saved by `plan --out`, checked against the manifests PATH... "
+                   "and refused if the live state changed.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--max-adds", type=click.IntRange(min=0), metavar="N",
+              help="Refuse, adding nothing, if the plan would add more than N numbers.")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
               default=DEFAULT_JOURNAL, show_default=True,
               help="Append-only record of every add (JSON lines).")
@@ -387,38 +446,42 @@ def _apply_summary(outcomes: tuple[Outcome, ...]) -> str:
               "journal folder to finish.")
 @click.option("--visibility-window", type=click.FloatRange(min=0), default=600.0,
               show_default=True, metavar="SECONDS",
-              help="A number the journal says was added this recently is not sent again even "
-                   "if the service does not list it yet.")
+              help="How long the service may take to list a new number: an add sent this "
+                   "recently is re-read, never sent again.")
 @_MASK
 @click.pass_context
 def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
-          auto_approve: bool, journal_path: Path, lock_timeout: float,
+          auto_approve: bool, max_adds: int | None, journal_path: Path, lock_timeout: float,
           visibility_window: float, mask_numbers: bool) -> None:
     """Add every declared number that is missing. Nothing else is ever changed.
 
     With PATH... it plans first and asks for `yes` on a terminal (refusing with no terminal
-    unless --auto-approve). With --plan FILE it applies that saved plan without asking,
-    after checking that the spaces it adds to have not changed since.
+    unless --auto-approve). With --plan FILE PATH... it applies that saved plan without
+    asking, after checking every change against the manifests and that the spaces it adds
+    to have not changed since.
     """
     options = _options(ctx)
-    if bool(paths) == bool(plan_file):
-        raise click.UsageError("give manifest PATHs or --plan FILE (one of them)")
-    desired = _loaded(ctx, paths) if paths else None
+    if not paths:
+        raise click.UsageError("give the manifests' PATHs (with --plan FILE too: a saved plan "
+                               "is checked against them)")
+    desired = _loaded(ctx, paths)
     saved: tuple[Plan, PlanMeta] | None = None
     if plan_file is not None:
         try:
-            saved = loads(plan_file.read_text(encoding="utf-8"))
-        except (PlanFileError, OSError) as exc:
+            saved = read_plan(plan_file)
+        except PlanFileError as exc:
             click.echo(f"Error: {plan_file}: {exc}", err=True)
             ctx.exit(1)
+
+    def refuse(message: str) -> None:
+        click.echo(f"Error: {message}", err=True)
 
     def confirm(plan_: Plan) -> bool:
         if auto_approve or saved is not None or not plan_.adds:
             return True
         if not sys.stdin.isatty():
-            click.echo("Error: apply needs confirmation: run it on a terminal, or pass "
-                       "--auto-approve (for CI, prefer `plan --out` and `apply --plan`).",
-                       err=True)
+            refuse("apply needs confirmation: run it on a terminal, or pass --auto-approve "
+                   "(for CI, prefer `plan --out` and `apply --plan`).")
             return False
         answer = click.prompt(f"Add {len(plan_.adds)} number(s)? Only 'yes' will be accepted",
                               default="", show_default=False, err=True)
@@ -431,52 +494,81 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
         if sys.stderr.isatty() or options.verbose:
             click.echo(_outcome_line(outcome, mask_numbers), err=True)
 
-    async def work() -> tuple[Plan, tuple[Outcome, ...]] | None:
+    async def checked_saved_plan(client: CamsClient, endpoint: str) -> Plan | None:
+        assert saved is not None
+        plan_, meta = saved
+        problems = saved_plan_problems(plan_, meta.endpoint, desired, endpoint,
+                                       mask=mask_numbers)
+        if problems:
+            refuse(f"{plan_file} does not match the manifests; nothing was added:\n  "
+                   + "\n  ".join(problems))
+            return None
+        touched = [s for s in plan_.spaces if any(a.space_id == s.id for a in plan_.adds)]
+        fresh = _replan_digests(plan_, await reread(client, touched,
+                                                    progress=_progress(options)))
+        stale = stale_spaces(plan_, fresh)
+        if stale:
+            refuse(f"the plan is stale: the live state of space {', '.join(stale)} changed "
+                   "since it was made. Nothing was added; run `camsctl plan` again.")
+            return None
+        return plan_
+
+    async def work() -> _Applied | None:
         def waiting(message: str) -> None:
             click.echo(message, err=True)
         # Held from before the refresh to the last add, so a second apply plans from our result.
         with ApplyLock(journal_path.with_name("apply.lock"), lock_timeout, waiting):
-            return await locked_work()
+            async with _client(options) as client:
+                endpoint = _endpoint_label(options, client)
+                # Opened before anything is read or sent: a journal that cannot be written
+                # stops the run before its first add.
+                earlier = read_journal(journal_path)
+                with Journal(journal_path, endpoint) as journal:
+                    return await locked_work(client, endpoint, journal, earlier)
 
-    async def locked_work() -> tuple[Plan, tuple[Outcome, ...]] | None:
-        async with _client(options) as client:
-            if saved is not None:
-                plan_, _meta = saved
-                touched = [s for s in plan_.spaces if any(a.space_id == s.id
-                                                           for a in plan_.adds)]
-                fresh_live = await reread(client, touched, progress=_progress(options))
-                fresh = _replan_digests(plan_, fresh_live)
-                stale = stale_spaces(plan_, fresh)
-                if stale:
-                    click.echo(f"Error: the plan is stale: the live state of space "
-                               f"{', '.join(stale)} changed since it was made. Nothing was "
-                               "added; run `camsctl plan` again.", err=True)
-                    return None
-            else:
-                assert desired is not None
-                plan_, _meta = await _plan(options, client, desired, sync=False)
-                _show_plan(ctx, plan_, _meta, "text", mask_numbers)
-                if not confirm(plan_):
-                    return None
-            if not plan_.adds:
-                return plan_, ()
-            recent = recent_adds(read_journal(journal_path), datetime.now(UTC),
-                                 visibility_window)
-            with Journal(journal_path) as journal:
-                return plan_, await apply_adds(client, plan_, journal, progress=progress,
-                                               recently_added=recent)
+    async def locked_work(client: CamsClient, endpoint: str, journal: Journal,
+                          earlier: list[dict[str, object]]) -> _Applied | None:
+        # The journal's doubts are judged at the moment the live state is read, not later:
+        # a number sent just over the window before a read may have been listed only after it.
+        read_at = datetime.now(UTC)
+        if saved is not None:
+            plan_ = await checked_saved_plan(client, endpoint)
+        else:
+            plan_, meta = await _plan(options, client, desired, sync=False)
+            _show_plan(ctx, plan_, meta, "text", mask_numbers)
+        if plan_ is None or not confirm(plan_):
+            return None
+        if max_adds is not None and len(plan_.adds) > max_adds:
+            refuse(f"the plan adds {len(plan_.adds)} numbers, more than --max-adds "
+                   f"{max_adds}; nothing was added.")
+            return None
+        stop = Stop()
+        if not plan_.adds:
+            return _Applied((), stop)
+        doubts = adds_in_doubt(earlier, endpoint, read_at, visibility_window)
+        with _Interrupts(stop):
+            outcomes = await apply_adds(client, plan_, journal, in_doubt=doubts,
+                                        sent_before=possibly_applied(earlier, endpoint), stop=stop,
+                                        reread_delays=rereads_within(visibility_window),
+                                        progress=progress)
+        return _Applied(outcomes, stop)
 
     done = _run(ctx, work)
     if done is None:
         ctx.exit(1)
-    _, outcomes = done
-    for outcome in outcomes:
+    for outcome in done.outcomes:
         click.echo(_outcome_line(outcome, mask_numbers))
-    summary = _apply_summary(outcomes)
+    summary = _apply_summary(done.outcomes)
     click.echo(summary)
+    if done.stop.journal_error is not None:
+        refuse(f"{done.stop.journal_error}. No add was sent after that; the lines above say "
+               "how each one ended.")
+    elif done.stop.interrupted:
+        refuse("apply was interrupted; the lines above say how each add ended. Run apply "
+               "again to add the rest.")
     _append_step_summary(f"### camsctl apply\n\n**{summary}**\n\n" + "\n".join(
-        f"- {_outcome_line(o, True)}" for o in outcomes))
-    if any(o.result is Result.FAILED for o in outcomes):
+        f"- {_outcome_line(o, True)}" for o in done.outcomes))
+    if done.stop.requested.is_set() or not all(o.result.settled for o in done.outcomes):
         ctx.exit(1)
 
 

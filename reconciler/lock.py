@@ -9,15 +9,24 @@ itself refuses a second add of a number (apply then reports it ``already-present
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from reconciler.journal import make_folder
 
-class LockTimeout(Exception):
+
+class LockError(Exception):
+    """The lock cannot be taken: another apply held it too long, or the file is unusable."""
+
+
+class LockTimeout(LockError):
     """Another apply held the lock for longer than we were willing to wait."""
 
 
@@ -29,16 +38,34 @@ class ApplyLock:
         self._waiting = waiting
         self._fd: int | None = None
 
-    def _holder(self) -> str:
+    @staticmethod
+    def _holder(fd: int) -> str:
         try:
-            pid = self.path.read_text(encoding="utf-8").strip()
+            pid = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
         except OSError:
             pid = ""
         return f"pid {pid}" if pid.isdigit() else "another process"
 
+    def _open(self) -> int:
+        """The lock file, never through a symlink (it would truncate the link's target)."""
+        problem = make_folder(self.path.parent)
+        if problem:
+            raise LockError(f"cannot create the apply lock {self.path}: {problem}")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                         | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise LockError(f"{self.path} is a symbolic link; camsctl never writes through "
+                                "one: remove it") from None
+            raise LockError(f"cannot open the apply lock {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise LockError(f"the apply lock {self.path} is not a regular file")
+        return fd
+
     def __enter__(self) -> ApplyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         deadline = time.monotonic() + self.timeout
         told = False
         while True:
@@ -47,15 +74,17 @@ class ApplyLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    holder = self._holder(fd)
                     os.close(fd)
-                    raise LockTimeout(f"another apply ({self._holder()}) holds {self.path}; "
+                    raise LockTimeout(f"another apply ({holder}) holds {self.path}; "
                                       f"waited {self.timeout:g} s") from None
                 if not told and self._waiting is not None:
-                    self._waiting(f"waiting for another apply ({self._holder()}) to finish…")
+                    self._waiting(f"waiting for another apply ({self._holder(fd)}) to finish…")
                     told = True
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # the pid only tells a waiting apply who we are
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
         return self
 

@@ -9,8 +9,11 @@ with ``format_version``. A plan file holds no credentials.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler import __version__
 from reconciler.diagnostics import Location
@@ -117,7 +120,37 @@ def _location(value: object) -> Location | None:
     if not isinstance(value, str):
         return None
     file, _, line = value.rpartition(":")
-    return Location(file, int(line)) if file and line.isdigit() else Location(value)
+    return Location(file, int(line)) if file and line.isascii() and line.isdigit() \
+        else Location(value)
+
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+"""The largest plan file read: 100,000 adds take about 40 MB."""
+
+
+def read(path: Path) -> tuple[Plan, PlanMeta]:
+    """Read a plan file: a regular file (never a FIFO or a device) of at most 64 MiB."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise PlanFileError(f"cannot open the plan file: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise PlanFileError("not a regular file; give the file `plan --out` wrote")
+        if status.st_size > MAX_PLAN_BYTES:
+            raise PlanFileError(f"over {MAX_PLAN_BYTES // 2**20} MiB: not a plan camsctl wrote")
+        try:
+            data = file.read(MAX_PLAN_BYTES + 1)
+        except OSError as exc:
+            raise PlanFileError(f"cannot read the plan file: {exc.strerror}") from None
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanFileError(f"over {MAX_PLAN_BYTES // 2**20} MiB: not a plan camsctl wrote")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(f"not UTF-8 text (byte {exc.start})") from None
+    return loads(text)
 
 
 def loads(text: str) -> tuple[Plan, PlanMeta]:
@@ -126,6 +159,9 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanFileError(f"not a JSON plan file: {exc.msg} at line {exc.lineno}") from None
+    except (ValueError, RecursionError):  # a number too long to read, nesting too deep
+        raise PlanFileError("not a plan camsctl wrote (a number or nesting beyond bounds)") \
+            from None
     root = _obj(raw, "the plan")
     version = root.get("format_version")
     if not isinstance(version, str) or version.split(".")[0] != _KNOWN_MAJOR:
@@ -146,17 +182,23 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
                     waba=reads.get("waba") is True,
                     profiles=tuple(_str(p, "profile phone")
                                    for p in _list(reads.get("profiles", []), "profiles")))))
-        adds = []
+        adds: list[AddNumber] = []
         for item in _list(root.get("changes"), "changes"):
             change = _obj(item, "a change")
             if change.get("action") != "add":
                 raise PlanFileError(f"unknown change action {change.get('action')!r}")
             request = _obj(change.get("request"), "a change's request")
-            adds.append(AddNumber(
+            add = AddNumber(
                 space_id=_str(request.get("CustSpaceId"), "CustSpaceId"),
                 phone=parse_phone(_str(change.get("phone"), "phone")),
                 verified_name=_str(request.get("VerifiedName"), "VerifiedName"),
-                source=_location(change.get("source")) or Location("?")))
+                source=_location(change.get("source")) or Location("?"))
+            # Apply sends add.request(): the file's request must be exactly that, or what
+            # a reviewer read would not be what is sent.
+            if dict(request) != add.request() or change.get("space") != add.space_id:
+                raise PlanFileError(f"change {len(adds) + 1}: its request does not match its "
+                                    "space and phone")
+            adds.append(add)
         drift = [Drift(space_id=_str(d.get("space"), "drift space"),
                        phone=_opt_str(d.get("phone"), "drift phone"),
                        field=_str(d.get("field"), "drift field"),

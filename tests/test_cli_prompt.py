@@ -48,4 +48,4 @@ def test_anything_but_yes_cancels(repo: Path, tmp_path: Path, answer: str) -> No
     code, out = _apply_on_terminal(repo, tmp_path, answer)
     assert code == 1
     assert "Apply complete" not in out
-    assert not (tmp_path / "journal.jsonl").exists()
+    assert (tmp_path / "journal.jsonl").read_text() == ""  # nothing was sent

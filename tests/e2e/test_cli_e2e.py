@@ -153,14 +153,14 @@ def test_saved_plan_applies_exactly_the_planned_adds_without_asking(
     # A plan of a format this camsctl does not know is refused before anything is sent.
     future = camsctl.workdir / "future-plan.json"
     future.write_text(json.dumps({**saved, "format_version": "9.0"}), encoding="utf-8")
-    refused = camsctl.run(emulator, "apply", "--plan", str(future),
+    refused = camsctl.run(emulator, "apply", "--plan", str(future), str(manifests),
                           "--journal", str(camsctl.workdir / "future.jsonl"))
     assert refused.returncode == 1
     assert "format_version" in refused.stderr
     assert emulator.adds_sent() == 0
 
     # No terminal, no --auto-approve: a saved plan applies without asking.
-    applied = camsctl.run(emulator, "apply", "--plan", str(plan_file),
+    applied = camsctl.run(emulator, "apply", "--plan", str(plan_file), str(manifests),
                           "--journal", str(camsctl.workdir / "apply.jsonl"))
     assert applied.returncode == 0, applied.stderr
     assert applied.stdout.rstrip().endswith("Apply complete: 2 added, 0 failed.")
@@ -174,7 +174,7 @@ def test_saved_plan_applies_exactly_the_planned_adds_without_asking(
     assert sorted(sent) == ["+8613800000002", "+8613800000003"]
 
     # The same saved plan again: the spaces it adds to changed (by itself), so it is stale.
-    again = camsctl.run(emulator, "apply", "--plan", str(plan_file),
+    again = camsctl.run(emulator, "apply", "--plan", str(plan_file), str(manifests),
                         "--journal", str(camsctl.workdir / "again.jsonl"))
     assert again.returncode == 1
     assert "stale" in again.stderr
@@ -206,7 +206,7 @@ def test_stale_saved_plan_is_refused_and_adds_nothing(
     adds_before = emulator.adds_sent()
     live_before = emulator.state()
 
-    stale = camsctl.run(emulator, "apply", "--plan", str(plan_file),
+    stale = camsctl.run(emulator, "apply", "--plan", str(plan_file), str(manifests),
                         "--journal", str(camsctl.workdir / "stale.jsonl"))
     assert stale.returncode == 1, stale.stdout
     error = [line for line in stale.stderr.splitlines() if "stale" in line]

@@ -62,9 +62,11 @@ def test_outside_the_window_the_journal_is_not_trusted(
     assert camsctl.run(emulator, "apply", "--auto-approve", str(manifests)).returncode == 0
     again = camsctl.run(emulator, "apply", "--auto-approve", "--visibility-window", "0",
                         str(manifests))
-    # The add is sent, the service refuses it, the space does not list it: reported, not hidden.
+    # The add is sent again, the service refuses it, the space does not list it yet: reported
+    # as unknown (re-run later), neither hidden nor called a failure.
     assert again.returncode == 1
     assert "PhoneNumber.AlreadyExists" in again.stdout
+    assert "Apply complete: 0 added, 4 unknown (re-run apply later), 0 failed." in again.stdout
     assert emulator.adds_sent() == 4 + 4  # each run sent its 4 adds
     assert sum(len(numbers) for numbers in emulator.numbers().values()) == 4
 

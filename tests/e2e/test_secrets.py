@@ -43,7 +43,7 @@ def test_no_secret_in_any_output_or_file(serve: EmulatorFactory, camsctl: Camsct
         ("drift", str(manifests)),
         ("apply", str(manifests)),  # refused: no terminal
         ("apply", "--auto-approve", str(manifests)),  # one added, one fails (taken elsewhere)
-        ("apply", "--plan", str(plan_file)),  # stale now
+        ("apply", "--plan", str(plan_file), str(manifests)),  # stale now
         ("import", "--space", SPACE, "-o", str(tmp_path / "imported.yaml")),
         ("plan", str(manifests), "--space", "999"),  # usage failure
     ]

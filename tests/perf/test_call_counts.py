@@ -176,7 +176,8 @@ def test_apply_plan_rereads_only_the_spaces_it_adds_to(account: Account, sync: b
     assert account.calls() == _total(list(PLAN_CALLS), sync=sync)
 
     journal = account.workdir / "journal.jsonl"
-    result = account.run("apply", "--plan", str(saved), "--journal", str(journal))
+    result = account.run("apply", "--plan", str(saved), "--journal", str(journal),
+                         str(account.manifest))
     assert result.exit_code == 0, result.output
     assert "Apply complete: 2 added, 0 failed." in result.output
     # The two spaces with adds are read again, as the plan read them; then one add each.

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,10 @@ import yaml
 
 from reconciler.api import CamsError, Credentials, RetryPolicy, open_client
 from reconciler.api.credentials import StaticCredentials
-from reconciler.apply import Outcome, Result, apply_adds
+from reconciler.apply import Outcome, Result, apply_adds, rereads_within
 from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport, serve_in_thread
 from reconciler.emulator.state import dump_state, parse_state
-from reconciler.journal import Journal
+from reconciler.journal import Journal, adds_in_doubt, possibly_applied, read_journal
 from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
@@ -55,6 +56,13 @@ RUN_TIMEOUT = 120.0
 """A hang guard for one camsctl child, not a time budget."""
 
 REPO = Path(__file__).resolve().parents[2]
+ENDPOINT = "http://127.0.0.1"
+"""The endpoint the in-process runs journal under."""
+
+LATE_VISIBILITY_MS = 200.0
+"""The soak's emulators list a new number only this long after adding it."""
+VISIBILITY_WINDOW = 1.0
+"""Seconds the soak's applies allow the service to list a new number (well over the delay)."""
 
 
 def soak_mode() -> str:
@@ -130,9 +138,10 @@ def load_desired(path: Path) -> Desired:
 
 
 def new_app(state: Mapping[str, Any], faults: FaultPlan | None = None,
-            latency_ms: float = 0.0) -> EmulatorApp:
+            latency_ms: float = 0.0, visibility_delay_ms: float = 0.0) -> EmulatorApp:
     return EmulatorApp(parse_state(copy.deepcopy(dict(state))), qps=EMULATOR_QPS,
-                       latency_ms=latency_ms, faults=faults)
+                       latency_ms=latency_ms, faults=faults,
+                       visibility_delay_ms=visibility_delay_ms)
 
 
 @dataclass
@@ -150,22 +159,34 @@ class RunLog:
         return bool(self.runs) and self.runs[-1]["ok"]
 
 
-async def _one_apply(app: EmulatorApp, desired: Desired, journal: Path,
-                     retry: RetryPolicy) -> tuple[int, tuple[Outcome, ...]]:
-    async with open_client("http://127.0.0.1", qps=100_000, transport=InProcessTransport(app),
+async def _one_apply(app: EmulatorApp, desired: Desired, journal: Path, retry: RetryPolicy,
+                     window: float) -> tuple[int, tuple[Outcome, ...]]:
+    """One apply as the command line does it: the journal's doubts, then the adds."""
+    async with open_client(ENDPOINT, qps=100_000, transport=InProcessTransport(app),
                            credentials=StaticCredentials(KEY), retry=retry) as client:
+        read_at = datetime.now(UTC)  # doubts are judged when the live state is read
         plan = build_plan(desired, await refresh(client, desired))
-        with Journal(journal) as log:
-            return len(plan.adds), await apply_adds(client, plan, log)
+        earlier = read_journal(journal)
+        doubts = adds_in_doubt(earlier, ENDPOINT, read_at, window)
+        with Journal(journal, ENDPOINT) as log:
+            return len(plan.adds), await apply_adds(
+                client, plan, log, in_doubt=doubts, sent_before=possibly_applied(earlier, ENDPOINT),
+                reread_delays=rereads_within(window))
 
 
 def apply_until_done(app: EmulatorApp, desired: Desired, journal: Path, max_runs: int,
-                     retry: RetryPolicy = FAST) -> RunLog:
-    """refresh -> plan -> apply, in process, again until a run plans no add and fails none."""
+                     retry: RetryPolicy = FAST, window: float = VISIBILITY_WINDOW) -> RunLog:
+    """refresh -> plan -> apply, in process, again until a run plans no add and fails none.
+
+    After a run that left adds ``unknown``, the next waits out the visibility window, as
+    its message tells a user to.
+    """
     log = RunLog()
     for _ in range(max_runs):
+        if log.runs and log.runs[-1].get("results", {}).get(Result.UNKNOWN.value):
+            time.sleep(window)
         try:
-            planned, outcomes = asyncio.run(_one_apply(app, desired, journal, retry))
+            planned, outcomes = asyncio.run(_one_apply(app, desired, journal, retry, window))
         except CamsError as exc:  # the refresh itself gave up: a failed run, try again
             log.runs.append({"ok": False, "planned": None, "error": str(exc)})
             continue
@@ -190,13 +211,13 @@ def _numbers_by_space(state: Mapping[str, Any]) -> dict[str, list[dict[str, Any]
 
 def check_invariants(fleet: Fleet, before: Mapping[str, Any], after: Mapping[str, Any],
                      journal: list[dict[str, Any]], already_exists: int,
-                     killed: bool = False) -> list[str]:
+                     journal_may_lag: bool = False) -> list[str]:
     """Every way the run broke its promise, in words; ``[]`` when nothing did.
 
     ``before``/``after`` are states in the state-file format (``/_emulator/state``). With
-    ``killed`` (some apply was SIGKILLed), an add committed by a killed run has only its
-    ``sending`` entry: then every new live number must have been announced, and every
-    ``added`` entry must be live.
+    ``journal_may_lag`` (some apply was SIGKILLed, or left adds ``unknown`` that a later plan
+    found listed), an add may have only its ``sending`` entry: then every new live number must
+    have been announced, and every ``added`` entry must be live.
     """
     problems: list[str] = []
     old, new = _numbers_by_space(before), _numbers_by_space(after)
@@ -237,7 +258,7 @@ def check_invariants(fleet: Fleet, before: Mapping[str, Any], after: Mapping[str
                 if d in {n["PhoneNumber"] for n in new.get(sid, [])}}
     announced = {(e.get("space"), e.get("phone")) for e in journal
                  if e.get("event") == "sending"}
-    if killed:
+    if journal_may_lag:
         if not live_new <= announced:
             problems.append(f"live but never announced: {sorted(live_new - announced)[:5]}")
         if not set(added) <= live_new:
@@ -254,10 +275,12 @@ def check_invariants(fleet: Fleet, before: Mapping[str, Any], after: Mapping[str
 
 
 def summary_line(label: str, seed: int, stats: Mapping[str, Any], runs: int,
-                 problems: list[str], extra: str = "") -> str:
+                 problems: list[str], extra: str = "", numbers: int = 0) -> str:
     faults = dict(sorted(stats["faults"].items()))
+    adds = stats["calls"].get(ADD, 0)
+    per_number = f" adds_per_number={adds / numbers:.3f}" if numbers else ""
     return (f"[soak] {label} seed={seed} runs={runs} calls={stats['total_calls']} "
-            f"adds_sent={stats['calls'].get(ADD, 0)} faults={faults} "
+            f"adds_sent={adds}{per_number} faults={faults} "
             f"already_exists={stats['rejected'].get(ALREADY_EXISTS, 0)} "
             f"violations={len(problems)}{extra}")
 
