@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from reconciler.api import AmbiguousWriteError, ApiError, CamsClient, CamsError
@@ -66,16 +66,17 @@ class Stop:
 
     journal_error: JournalError | None = None
     interrupted: bool = False
-    requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     def journal_failed(self, error: JournalError) -> None:
         if self.journal_error is None:
             self.journal_error = error
-        self.requested.set()
 
     def interrupt(self) -> None:
         self.interrupted = True
-        self.requested.set()
+
+    @property
+    def requested(self) -> bool:
+        return self.interrupted or self.journal_error is not None
 
     @property
     def reason(self) -> str:
@@ -147,7 +148,7 @@ class _SpaceApplier:
             return self._end(Outcome(add, Result.AWAITING_VISIBILITY,
                                      request_id=earlier.request_id,
                                      reason=f"journal: added at {earlier.time}"))
-        if self._stop.requested.is_set():
+        if self._stop.requested:
             return self._end(Outcome(add, Result.NOT_SENT, reason=self._stop.reason))
         try:
             if earlier is not None:  # sent by an earlier run, never settled

@@ -536,11 +536,13 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
         else:
             plan_, meta = await _plan(options, client, desired, sync=False)
             _show_plan(ctx, plan_, meta, "text", mask_numbers)
-        if plan_ is None or not confirm(plan_):
+        if plan_ is None:
             return None
         if max_adds is not None and len(plan_.adds) > max_adds:
             refuse(f"the plan adds {len(plan_.adds)} numbers, more than --max-adds "
                    f"{max_adds}; nothing was added.")
+            return None
+        if not confirm(plan_):
             return None
         stop = Stop()
         if not plan_.adds:
@@ -568,7 +570,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
                "again to add the rest.")
     _append_step_summary(f"### camsctl apply\n\n**{summary}**\n\n" + "\n".join(
         f"- {_outcome_line(o, True)}" for o in done.outcomes))
-    if done.stop.requested.is_set() or not all(o.result.settled for o in done.outcomes):
+    if done.stop.requested or not all(o.result.settled for o in done.outcomes):
         ctx.exit(1)
 
 
