@@ -40,7 +40,7 @@ from reconciler.journal import Journal, adds_in_doubt, possibly_applied, read_jo
 from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
-from reconciler.refresh import refresh
+from reconciler.refresh import RefreshError, refresh
 
 ADD = "AddChatappPhoneNumber"
 ALREADY_EXISTS = "PhoneNumber.AlreadyExists"
@@ -187,7 +187,7 @@ def apply_until_done(app: EmulatorApp, desired: Desired, journal: Path, max_runs
             time.sleep(window)
         try:
             planned, outcomes = asyncio.run(_one_apply(app, desired, journal, retry, window))
-        except CamsError as exc:  # the refresh itself gave up: a failed run, try again
+        except (CamsError, RefreshError) as exc:  # a read gave up: a failed run, run again
             log.runs.append({"ok": False, "planned": None, "error": str(exc)})
             continue
         results = Counter(o.result.value for o in outcomes)
