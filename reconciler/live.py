@@ -13,7 +13,7 @@ from dataclasses import fields as dataclass_fields
 from types import MappingProxyType
 
 from reconciler.phone import PhoneNumber
-from reconciler.profile import ProfileFields
+from reconciler.business_profile import ProfileFields
 
 
 @dataclass(frozen=True)

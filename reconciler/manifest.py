@@ -26,7 +26,7 @@ from reconciler.phone import (
     PhoneNumberError,
     parse_phone,
 )
-from reconciler.profile import ProfileFields
+from reconciler.business_profile import ProfileFields
 from reconciler.schemas import validator
 from reconciler.yamlsource import LocatedDocument, Path, describe_path
 
