@@ -51,6 +51,7 @@ from reconciler.api.models import (
     ProfileResult,
     WabaResult,
 )
+from reconciler.api.operations import Operation
 from reconciler.api.signing import RpcCall, sign_request
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,6 @@ DEFAULT_REGION = "ap-southeast-1"
 USER_AGENT = f"camsctl/{__version__}"
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Largest answer read: a space's numbers take a few KiB; anything far larger is not CAMS."""
-
-ADD_NUMBER = "AddChatappPhoneNumber"
-LIST_NUMBERS = "QueryChatappPhoneNumbers"
-SYNC_NUMBERS = "ChatappSyncPhoneNumber"
-QUERY_PROFILE = "QueryPhoneBusinessProfile"
-QUERY_WABA = "QueryChatappBindWaba"
 
 
 def _now() -> datetime:
@@ -137,22 +132,23 @@ class CamsClient:
 
         Raises AmbiguousWriteError when the add may or may not have been applied.
         """
+        add = Operation.ADD_PHONE_NUMBER
         params = {"CustSpaceId": space_id, "Cc": cc, "PhoneNumber": phone_number,
                   "VerifiedName": verified_name}
         try:
-            body = await self._call(ADD_NUMBER, params, _is_retryable_write)
+            body = await self._call(add, params, _is_retryable_write)
         except NetworkError as exc:
             if not exc.request_sent:
                 raise
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         except TransientError as exc:  # HTTP 5xx: the service may have committed it
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         except ResponseError as exc:  # an answer we cannot read: it may have been applied
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         try:
             return body.required_str("RequestId")
         except ResponseError as exc:
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
 
     async def list_phone_numbers(
         self, space_id: str, isv_code: str | None = None
@@ -161,17 +157,19 @@ class CamsClient:
         params = {"CustSpaceId": space_id}
         if isv_code:
             params["IsvCode"] = isv_code
-        return NumbersResult.from_api(await self._call(LIST_NUMBERS, params, _is_retryable_read))
+        body = await self._call(Operation.LIST_PHONE_NUMBERS, params, _is_retryable_read)
+        return NumbersResult.from_api(body)
 
     async def sync_phone_numbers(self, space_id: str) -> NumbersResult:
         """ChatappSyncPhoneNumber: pull fresh data from WhatsApp, then list the space."""
-        body = await self._call(SYNC_NUMBERS, {"CustSpaceId": space_id}, _is_retryable_read)
+        body = await self._call(Operation.SYNC_PHONE_NUMBERS, {"CustSpaceId": space_id},
+                                _is_retryable_read)
         return NumbersResult.from_api(body)
 
     async def query_business_profile(self, space_id: str, phone_number: str) -> ProfileResult:
         """QueryPhoneBusinessProfile for a live number (digits, Cc + national number)."""
         params = {"CustSpaceId": space_id, "PhoneNumber": phone_number.lstrip("+")}
-        body = await self._call(QUERY_PROFILE, params, _is_retryable_read)
+        body = await self._call(Operation.QUERY_BUSINESS_PROFILE, params, _is_retryable_read)
         return ProfileResult(
             request_id=body.required_str("RequestId"),
             profile=BusinessProfile.from_api(body.optional_object("Data")),
@@ -182,7 +180,7 @@ class CamsClient:
         params = {"CustSpaceId": space_id}
         if isv_code:
             params["IsvCode"] = isv_code
-        body = await self._call(QUERY_WABA, params, _is_retryable_read)
+        body = await self._call(Operation.QUERY_BIND_WABA, params, _is_retryable_read)
         return WabaResult(
             request_id=body.required_str("RequestId"),
             waba=BoundWaba.from_api(body.optional_object("Data")),
@@ -192,7 +190,7 @@ class CamsClient:
 
     async def _call(
         self,
-        action: str,
+        action: Operation,
         params: Mapping[str, str],
         should_retry: Callable[[BaseException], bool],
     ) -> FieldReader:

@@ -47,10 +47,10 @@ from urllib.parse import parse_qsl
 import httpx
 
 from reconciler.api.models import JSONObject, JSONValue
-from reconciler.api.signing import API_VERSION, compute_signature, parse_authorization
+from reconciler.api.operations import API_VERSION, ASSUME_ROLE_WITH_OIDC, Operation
+from reconciler.api.signing import compute_signature, parse_authorization
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
 from reconciler.emulator.state import EmulatorState, dump_state
-from reconciler.emulator.sts import ACTION as STS_ACTION
 from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
 
 # ASGI's message dicts are untyped by specification; ``Any`` stays inside this file's
@@ -64,13 +64,6 @@ MAX_CLOCK_SKEW_SECONDS = 15 * 60
 HOST_ID = "cams.emulator.localhost"
 SIGNED_REQUIRED = ("host", "x-acs-action", "x-acs-version", "x-acs-date",
                    "x-acs-signature-nonce", "x-acs-content-sha256")
-
-ADD = "AddChatappPhoneNumber"
-LIST = "QueryChatappPhoneNumbers"
-SYNC = "ChatappSyncPhoneNumber"
-PROFILE = "QueryPhoneBusinessProfile"
-WABA = "QueryChatappBindWaba"
-ACTIONS = (ADD, LIST, SYNC, PROFILE, WABA)
 
 
 class ConnectionDropped(Exception):
@@ -192,8 +185,11 @@ class EmulatorApp:
         # (a request that old is refused as stale anyway).
         self._nonces: dict[str, OrderedDict[str, float]] = {}
         self._operations: dict[str, Callable[[dict[str, str]], JSONObject]] = {
-            ADD: self._add_number, LIST: self._list_numbers, SYNC: self._list_numbers,
-            PROFILE: self._query_profile, WABA: self._query_waba,
+            Operation.ADD_PHONE_NUMBER: self._add_number,
+            Operation.LIST_PHONE_NUMBERS: self._list_numbers,
+            Operation.SYNC_PHONE_NUMBERS: self._list_numbers,
+            Operation.QUERY_BUSINESS_PROFILE: self._query_profile,
+            Operation.QUERY_BIND_WABA: self._query_waba,
         }
 
     # -- ASGI ------------------------------------------------------------------------------
@@ -242,7 +238,8 @@ class EmulatorApp:
         request_id = str(uuid.uuid4()).upper()
         if request.path.startswith("/_emulator/"):
             return self._control(request, request_id)
-        if "x-acs-action" not in request.headers and request.params.get("Action") == STS_ACTION:
+        if "x-acs-action" not in request.headers \
+                and request.params.get("Action") == ASSUME_ROLE_WITH_OIDC:
             return self._sts(request, request_id)
         try:
             body = await self._api(request)
@@ -270,7 +267,7 @@ class EmulatorApp:
 
     def _sts(self, request: ApiRequest, request_id: str
              ) -> tuple[int, list[tuple[str, str]], bytes]:
-        self.stats.calls[STS_ACTION] += 1
+        self.stats.calls[ASSUME_ROLE_WITH_OIDC] += 1
         try:
             key_id, key, body = assume_role_with_oidc(self.state, request.params,
                                                       self._wall_clock())
