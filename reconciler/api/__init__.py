@@ -5,7 +5,8 @@ drawn in ``errors.py``.
 """
 
 from reconciler.api.client import CamsClient, open_client
-from reconciler.api.credentials import Credentials, CredentialSource, resolve_credentials
+from reconciler.api.credential_types import Credentials, CredentialSource
+from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
     AmbiguousWriteError,

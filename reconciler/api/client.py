@@ -25,12 +25,8 @@ from pathlib import Path
 import httpx
 
 from reconciler import __version__
-from reconciler.api.credentials import (
-    Credentials,
-    CredentialSource,
-    StaticCredentials,
-    resolve_credentials,
-)
+from reconciler.api.credential_types import Credentials, CredentialSource, StaticCredentials
+from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
     AmbiguousWriteError,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.api.credentials import ChainContext, Credentials, CredentialSource
+from reconciler.api.credential_types import ChainContext, Credentials, CredentialSource
 from reconciler.api.endpoint import resolve_endpoint
 from reconciler.api.errors import (
     AuthenticationError,

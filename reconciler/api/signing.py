@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from reconciler.api.credentials import Credentials
+from reconciler.api.credential_types import Credentials
 from reconciler.api.operations import API_VERSION
 
 ALGORITHM = "ACS3-HMAC-SHA256"
