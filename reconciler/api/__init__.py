@@ -25,7 +25,7 @@ from reconciler.api.flow import RetryPolicy
 from reconciler.api.models import (
     BoundWaba,
     BusinessProfile,
-    LiveNumber,
+    ListedNumber,
     NumbersResult,
     ProfileResult,
     WabaResult,
@@ -44,7 +44,7 @@ __all__ = [
     "Credentials",
     "CredentialsNotFound",
     "Endpoint",
-    "LiveNumber",
+    "ListedNumber",
     "NetworkError",
     "NumbersResult",
     "ProfileResult",

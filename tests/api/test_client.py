@@ -17,7 +17,7 @@ from reconciler.api import (
     AuthenticationError,
     BoundWaba,
     Credentials,
-    LiveNumber,
+    ListedNumber,
     NetworkError,
     ResponseError,
     RetryPolicy,
@@ -44,7 +44,7 @@ def test_reads_return_typed_values() -> None:
         assert [n.phone_number for n in listed.numbers] == ["8613800005678", "8613800009999"]
         assert listed.request_id and synced.numbers == listed.numbers
         first = listed.numbers[0]
-        assert isinstance(first, LiveNumber)
+        assert isinstance(first, ListedNumber)
         assert (first.verified_name, first.status, first.name_status, first.quality_rating,
                 first.code_verification_status, first.messaging_limit_tier) == (
             "ACME", "CONNECTED", "APPROVED", "GREEN", "VERIFIED", "TIER_10K")
