@@ -311,13 +311,17 @@ async def open_client(
     credentials: CredentialSource | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
+    clock: Callable[[], datetime] = _now,
+    nonce: Callable[[], str] = _nonce,
 ) -> AsyncIterator[CamsClient]:
     """Build a client, and close its connections on exit.
 
     With ``emulator_state`` the client talks to an in-process emulator seeded from that file
     (its first access key signs the calls; ``endpoint``/``profile`` are ignored). Otherwise the
     endpoint comes from ``endpoint`` or ``region`` and credentials from the chain (see
-    ``credentials``), unless given. ``transport`` replaces the network (tests).
+    ``credentials``), unless given. ``transport`` replaces the network (tests); ``clock`` and
+    ``nonce`` supply ``x-acs-date`` and ``x-acs-signature-nonce`` (tests of stale or replayed
+    requests).
     """
     if emulator_state is not None:
         # Imported here: the emulator depends on the API package, not the other way round.
@@ -349,6 +353,8 @@ async def open_client(
         http=http,
         flow=FlowControl(qps, parallelism),
         retry=retry or RetryPolicy(),
+        clock=clock,
+        nonce=nonce,
     )
     try:
         yield client

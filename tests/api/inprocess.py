@@ -28,11 +28,11 @@ def make_app(faults: FaultPlan | None = None, qps: float = 1000.0, **kwargs: Any
 @asynccontextmanager
 async def client_for(app: EmulatorApp, *, credentials: Credentials = KEY, qps: float = 1000.0,
                      parallelism: int = 8, retry: RetryPolicy = FAST_RETRY,
-                     **kwargs: Any) -> AsyncIterator[CamsClient]:
+                     **options: Any) -> AsyncIterator[CamsClient]:
+    """A client of ``app``; ``options`` (``clock``, ``nonce``, ...) go to ``open_client``."""
     async with open_client("http://127.0.0.1", qps=qps, parallelism=parallelism,
                            transport=InProcessTransport(app),
-                           credentials=StaticCredentials(credentials), retry=retry) as client:
-        for name, value in kwargs.items():
-            setattr(client, f"_{name}", value)  # clock / nonce overrides
+                           credentials=StaticCredentials(credentials), retry=retry,
+                           **options) as client:
         yield client
 
