@@ -34,6 +34,7 @@ from reconciler.apply import (
     stale_spaces,
 )
 from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.emulator import open_emulated_client
 from reconciler.emulator.commands import emulator
 from reconciler.importer import ImportedSpace, render_manifest, schema_reference
 from reconciler.journal import (
@@ -186,12 +187,14 @@ def _options(ctx: click.Context) -> GlobalOptions:
 
 @asynccontextmanager
 async def _client(options: GlobalOptions) -> AsyncIterator[CamsClient]:
-    async with open_client(
-        endpoint=options.endpoint, region=options.region, profile=options.profile,
-        qps=options.qps, parallelism=options.parallelism,
-        emulator_state=Path(options.emulator) if options.emulator else None,
-        timeout=options.timeout,
-    ) as client:
+    if options.emulator:
+        opened = open_emulated_client(Path(options.emulator), qps=options.qps,
+                                      parallelism=options.parallelism, timeout=options.timeout)
+    else:
+        opened = open_client(endpoint=options.endpoint, region=options.region,
+                             profile=options.profile, qps=options.qps,
+                             parallelism=options.parallelism, timeout=options.timeout)
+    async with opened as client:
         try:
             await client.authenticate()
             yield client

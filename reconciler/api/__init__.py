@@ -4,7 +4,7 @@ Entry point: ``async with open_client(...) as client`` (see ``client.py``). The 
 drawn in ``errors.py``.
 """
 
-from reconciler.api.client import CamsClient, open_client
+from reconciler.api.client import CamsClient, ClientOptions, open_client
 from reconciler.api.credential_types import Credentials, CredentialSource
 from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
@@ -39,6 +39,7 @@ __all__ = [
     "BusinessProfile",
     "CamsClient",
     "CamsError",
+    "ClientOptions",
     "ConfigurationError",
     "CredentialSource",
     "Credentials",

@@ -1,7 +1,9 @@
 """The CAMS client: one async method per API operation, returning typed values.
 
 This module owns the HTTP exchange. It signs each attempt (``signing``), sends it through an
-injected httpx transport (the real network, or the emulator in-process), maps every foreign
+injected httpx transport (the real network, or any other: the emulator package wires its
+in-process transport in with ``reconciler.emulator.open_emulated_client``; this package knows
+nothing of the emulator), maps every foreign
 exception and every error answer onto ``errors`` exactly once, and applies the flow control
 of ``flow``: one permit schedule and one concurrency bound for all calls, retries for reads.
 
@@ -20,12 +22,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
 from reconciler import __version__
-from reconciler.api.credential_types import Credentials, CredentialSource, StaticCredentials
+from reconciler.api.credential_types import Credentials, CredentialSource
 from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
@@ -298,6 +300,20 @@ class CamsClient:
         raise classify_answer(operation, answer, retry_after)
 
 
+class ClientOptions(TypedDict, total=False):
+    """How a client calls, whatever it calls: the options of :func:`open_client` that other
+    ways of opening a client (``open_emulated_client``) pass on. A missing key takes
+    :func:`open_client`'s default."""
+
+    qps: float
+    parallelism: int
+    credentials: CredentialSource
+    retry: RetryPolicy
+    timeout: float
+    clock: Callable[[], datetime]
+    nonce: Callable[[], str]
+
+
 @asynccontextmanager
 async def open_client(
     endpoint: str | None = None,
@@ -305,7 +321,6 @@ async def open_client(
     profile: str | None = None,
     qps: float = 10.0,
     parallelism: int = 8,
-    emulator_state: Path | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     credentials: CredentialSource | None = None,
@@ -316,28 +331,14 @@ async def open_client(
 ) -> AsyncIterator[CamsClient]:
     """Build a client, and close its connections on exit.
 
-    With ``emulator_state`` the client talks to an in-process emulator seeded from that file
-    (its first access key signs the calls; ``endpoint``/``profile`` are ignored). Otherwise the
-    endpoint comes from ``endpoint`` or ``region`` and credentials from the chain (see
-    ``credentials``), unless given. ``transport`` replaces the network (tests); ``clock`` and
+    The endpoint comes from ``endpoint`` or ``region``, credentials from the chain (see
+    ``credentials``) unless given. ``transport`` replaces the network (tests); ``clock`` and
     ``nonce`` supply ``x-acs-date`` and ``x-acs-signature-nonce`` (tests of stale or replayed
     requests).
     """
-    if emulator_state is not None:
-        # Imported here: the emulator depends on the API package, not the other way round.
-        from reconciler.emulator.app import EmulatorApp, InProcessTransport
-        from reconciler.emulator.state import load_state
-
-        state = load_state(emulator_state)
-        app = EmulatorApp(state)
-        key_id, secret = next(iter(state.access_keys.items()))
-        credentials = StaticCredentials(Credentials(key_id, secret, origin="emulator"))
-        transport = InProcessTransport(app)
-        resolved = resolve_endpoint("http://localhost", region)
-    else:
-        resolved = resolve_endpoint(endpoint, region)
-        if credentials is None:
-            credentials = resolve_credentials(profile)
+    resolved = resolve_endpoint(endpoint, region)
+    if credentials is None:
+        credentials = resolve_credentials(profile)
     http = httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(timeout),

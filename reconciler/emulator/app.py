@@ -1,7 +1,8 @@
 """The CAMS emulator: one ASGI app serving the five operations the way the service does.
 
 This module owns the emulated service's behaviour, reached in-process through
-:class:`InProcessTransport` (httpx) or on a socket through ``server.py``. Per request, in the
+``inprocess.py`` (an httpx transport, and a client wired to it) or on a socket through
+``server.py``. Per request, in the
 service's order: the action must be one of the five; the V3 signature is verified (unknown
 key, malformed or stale ``x-acs-date``, wrong signature, reused nonce are refused with the
 service's codes); the per-AccessKey rate limit applies; then optional latency and seeded
@@ -44,8 +45,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
-
 from reconciler.api.models import JSONObject, JSONValue
 from reconciler.api.operations import API_VERSION, ASSUME_ROLE_WITH_OIDC, Operation
 from reconciler.api.signing import compute_signature, parse_authorization
@@ -69,8 +68,8 @@ SIGNED_REQUIRED = ("host", "x-acs-action", "x-acs-version", "x-acs-date",
 class ConnectionDropped(Exception):
     """Raised by the app when the connection must end without an answer (a fault).
 
-    The socket server aborts the TCP connection; :class:`InProcessTransport` raises the
-    httpx error a real dropped connection produces.
+    The socket server aborts the TCP connection; the in-process transport raises the httpx
+    error a real dropped connection produces.
     """
 
 
@@ -489,23 +488,3 @@ class EmulatorApp:
             self._on_change(self.state)
         return {"Code": "OK", "Message": "SUCCESS", "Success": True}
 
-
-class InProcessTransport(httpx.AsyncBaseTransport):
-    """The emulator as an httpx transport, no socket: httpx's ASGI transport, plus the one
-    thing it cannot express, a connection dropped without an answer."""
-
-    def __init__(self, app: EmulatorApp) -> None:
-        self.app = app
-        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self._asgi.handle_async_request(request)
-        except ConnectionDropped:
-            # What httpx raises when a real server closes the connection mid-exchange.
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-
-    async def aclose(self) -> None:
-        await self._asgi.aclose()
