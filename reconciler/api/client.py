@@ -294,8 +294,10 @@ class CamsClient:
             code=code or f"HTTP{status}",
             message=body.optional_str("Message") or "",
             request_id=body.optional_str("RequestId") or response.headers.get("x-acs-request-id"),
-            access_denied_detail=body.optional_str("AccessDeniedDetail"),
-            recommend=body.optional_str("Recommend"),
+            # Read as text whatever their type: a detail we cannot parse must not turn a
+            # denial into an unreadable answer (for an add, an ambiguous one).
+            access_denied_detail=body.optional_text("AccessDeniedDetail"),
+            recommend=body.optional_text("Recommend"),
         )
         raise classify_answer(operation, answer, retry_after)
 

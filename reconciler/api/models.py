@@ -8,6 +8,7 @@ a field the service left out is ``None``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -50,6 +51,14 @@ class FieldReader:
         if value is None:
             raise self._fail(key, "a string (missing)")
         return value
+
+    def optional_text(self, key: str) -> str | None:
+        """A field quoted to people rather than read: a string as it is, any other JSON value
+        as compact JSON (the OpenAPI gateway sends ``AccessDeniedDetail`` as an object)."""
+        value = self.obj.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
     def string_tuple(self, key: str) -> tuple[str, ...]:
         value = self.obj.get(key)

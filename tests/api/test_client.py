@@ -216,6 +216,51 @@ def test_answers_map_onto_the_error_tree(status: int, body: bytes, error: type[E
     run(scenario())
 
 
+DENIAL_DETAIL = {"PolicyType": "AccountLevelIdentityBasedPolicy", "AuthPrincipalType": "SubUser",
+                 "AuthPrincipalDisplayName": "ci-deployer", "NoPermissionType": "ImplicitDeny",
+                 "AuthAction": "cams:QueryChatappBindWaba"}
+
+
+@pytest.mark.parametrize(("code", "detail", "shown"), [
+    ("Ram.PermissionDeny", DENIAL_DETAIL, '"AuthAction": "cams:QueryChatappBindWaba"'),
+    ("Forbidden.RAM", "the caller may not call QueryChatappBindWaba", "may not call"),
+])
+def test_a_ram_denial_quotes_its_access_denied_detail(code: str, detail: object,
+                                                      shown: str) -> None:
+    body = json.dumps({"Code": code, "Message": "You are not authorized to do this action.",
+                       "RequestId": "R-DENIED", "AccessDeniedDetail": detail,
+                       "Recommend": "https://api.aliyun.com/troubleshoot?q=" + code})
+
+    async def scenario() -> None:
+        async with open_client("http://127.0.0.1", transport=_fixed(403, body.encode()),
+                               credentials=StaticCredentials(Credentials("a", "s3cret-key")),
+                               retry=RetryPolicy(max_attempts=1)) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.query_bind_waba(SPACE)
+        text = str(caught.value)
+        assert type(caught.value) is ApiError and caught.value.code == code
+        assert text.startswith(f"QueryChatappBindWaba: HTTP 403 {code}: You are not authorized")
+        assert "(RequestId R-DENIED; AccessDeniedDetail: " in text and shown in text
+        assert f"; Recommend: https://api.aliyun.com/troubleshoot?q={code})" in text
+        assert "s3cret-key" not in text
+    run(scenario())
+
+
+def test_other_errors_quote_only_their_request_id() -> None:
+    body = {"Code": "PhoneNumber.AlreadyExists", "Message": "exists", "RequestId": "R3",
+            "Recommend": "https://api.aliyun.com/troubleshoot?q=PhoneNumber.AlreadyExists"}
+
+    async def scenario() -> None:
+        async with open_client("http://127.0.0.1",
+                               transport=_fixed(400, json.dumps(body).encode()),
+                               credentials=StaticCredentials(Credentials("a", "b"))) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.add_phone_number(SPACE, "86", "13800001234", "Acme")
+        assert str(caught.value) == ("AddChatappPhoneNumber: HTTP 400 PhoneNumber.AlreadyExists: "
+                                     "exists (RequestId R3)")
+    run(scenario())
+
+
 def test_retry_after_header_is_honoured() -> None:
     sleeps: list[float] = []
     answers = iter([
