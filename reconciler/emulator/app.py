@@ -194,14 +194,8 @@ class EmulatorApp:
     # -- ASGI ------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        # HTTP only: both ways in (server.py and httpx's ASGI transport) send nothing else,
+        # no lifespan events; the app has nothing to start or stop anyway.
         if scope["type"] != "http":
             return
         body = b""
