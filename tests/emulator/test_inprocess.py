@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -70,12 +68,3 @@ def test_camsctl_reports_a_bad_emulator_state_file_in_one_line(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["--emulator", str(bad), "plan", str(manifest)])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {bad}: spaces: expected a mapping\n"
-
-
-def test_the_api_package_does_not_import_the_emulator() -> None:
-    # The dependency runs one way: the emulator builds on reconciler.api, never the reverse.
-    probe = ("import sys, reconciler.api\n"
-             "print(sorted(m for m in sys.modules if m.startswith('reconciler.emulator')))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "[]"
