@@ -59,10 +59,10 @@ class Stop:
 
 
 def describe_error(error: CamsError) -> str:
-    """A failure for humans: the service's code and message, and its RequestId when known."""
+    """A failure for humans: the service's code and message, its RequestId when known, and
+    for a RAM denial the detail that says what was denied."""
     if isinstance(error, ApiError):
-        rid = f" (RequestId {error.request_id})" if error.request_id else ""
-        return f"{error.code}: {error.answer.message}{rid}"
+        return f"{error.code}: {error.answer.message}{error.answer.notes}"
     return str(error)
 
 

@@ -20,13 +20,13 @@ from types import MappingProxyType
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from reconciler.business_profile import ProfileFields
 from reconciler.diagnostics import Diagnostic, Location, error, warning
 from reconciler.phone import (
     PhoneNumber,
     PhoneNumberError,
     parse_phone,
 )
-from reconciler.business_profile import ProfileFields
 from reconciler.schemas import validator
 from reconciler.yamlsource import LocatedDocument, Path, describe_path
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from reconciler.api import CamsClient, CamsError
-from reconciler.api import LiveNumber as ApiNumber
+from reconciler.api import CamsClient, CamsError, ListedNumber
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
 from reconciler.manifest import Desired, DesiredSpace
 from reconciler.phone import PhoneNumber, from_live_digits
@@ -46,7 +45,7 @@ def profiles_needed(space: DesiredSpace, live_numbers: Iterable[str]) -> tuple[s
                         if e164 in space.numbers and space.numbers[e164].profile is not None))
 
 
-def _live_number(number: ApiNumber, known: Mapping[str, PhoneNumber]) -> LiveNumber:
+def _live_number(number: ListedNumber, known: Mapping[str, PhoneNumber]) -> LiveNumber:
     return LiveNumber(phone=from_live_digits(number.phone_number, known),
                       verified_name=number.verified_name or "",
                       status=number.status or "UNKNOWN",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from reconciler.api import CamsClient, open_client
 from reconciler.apply import Stop, apply_adds, rereads_within
+from reconciler.emulator import open_emulated_client
 from reconciler.journal import Journal, adds_in_doubt, possibly_applied, read_journal
 from reconciler.live import Live, LiveSpace
 from reconciler.lock import ApplyLock
@@ -75,11 +76,13 @@ class Session:
 @asynccontextmanager
 async def connect(connection: Connection, listener: Listener) -> AsyncIterator[Session]:
     """An authenticated session; on the way out, a note if the service throttled us."""
-    async with open_client(
+    opened = open_emulated_client(
+        connection.emulator, qps=connection.qps, parallelism=connection.parallelism,
+        timeout=connection.timeout,
+    ) if connection.emulator is not None else open_client(
         endpoint=connection.endpoint, region=connection.region, profile=connection.profile,
-        qps=connection.qps, parallelism=connection.parallelism,
-        emulator_state=connection.emulator, timeout=connection.timeout,
-    ) as client:
+        qps=connection.qps, parallelism=connection.parallelism, timeout=connection.timeout)
+    async with opened as client:
         try:
             await client.authenticate()
             label = f"emulator:{connection.emulator}" if connection.emulator \
