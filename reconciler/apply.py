@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from reconciler.api import AmbiguousWriteError, ApiError, CamsClient, CamsError
 from reconciler.journal import Doubt, EarlierAdd, Journal, JournalError
+from reconciler.outcome import Outcome, Result
 from reconciler.plan import AddNumber, Plan
 
 REREAD_DELAYS = (1.0, 2.0, 3.0)
@@ -31,33 +31,6 @@ def rereads_within(window_seconds: float) -> tuple[float, ...]:
     past the window the add is sent again anyway, so waiting longer tells nothing more."""
     scale = min(1.0, window_seconds / sum(REREAD_DELAYS))
     return tuple(delay * scale for delay in REREAD_DELAYS)
-
-
-class Result(Enum):
-    ADDED = "added"
-    ALREADY_PRESENT = "already-present"
-    AWAITING_VISIBILITY = "added, awaiting visibility"
-    """Added by an earlier run moments ago (the journal says so) but not listed yet."""
-    UNKNOWN = "unknown"
-    """Sent, the answer was lost, and the service does not list it yet: re-run apply later."""
-    FAILED = "failed"
-    NOT_SENT = "not sent"
-    """Never sent: the journal could not be written, or the run was interrupted."""
-
-    @property
-    def settled(self) -> bool:
-        """Whether the number is (or is about to be) in its space: no reason to exit 1."""
-        return self in (Result.ADDED, Result.ALREADY_PRESENT, Result.AWAITING_VISIBILITY)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one add ended. ``reason`` says why it failed (or how it was confirmed)."""
-
-    add: AddNumber
-    result: Result
-    request_id: str | None = None
-    reason: str | None = None
 
 
 @dataclass
@@ -86,10 +59,10 @@ class Stop:
 
 
 def describe_error(error: CamsError) -> str:
-    """A failure for humans: the service's code and message, and its RequestId when known."""
+    """A failure for humans: the service's code and message, its RequestId when known, and
+    for a RAM denial the detail that says what was denied."""
     if isinstance(error, ApiError):
-        rid = f" (RequestId {error.request_id})" if error.request_id else ""
-        return f"{error.code}: {error.answer.message}{rid}"
+        return f"{error.code}: {error.answer.message}{error.answer.notes}"
     return str(error)
 
 
@@ -234,9 +207,3 @@ async def apply_adds(client: CamsClient, plan: Plan, journal: Journal, *,
     outcomes = {(o.add.space_id, o.add.phone.e164): o for group in results for o in group}
     return tuple(outcomes[(a.space_id, a.phone.e164)] for a in plan.adds)
 
-
-def stale_spaces(plan: Plan, fresh: Plan) -> list[str]:
-    """Spaces of ``plan`` with adds whose digest differs in ``fresh`` (re-read the same way)."""
-    touched = {a.space_id for a in plan.adds}
-    now = {s.id: s.live_digest for s in fresh.spaces}
-    return sorted(s.id for s in plan.spaces if s.id in touched and now.get(s.id) != s.live_digest)

@@ -1,4 +1,4 @@
-"""``camsctl import``: write a manifest of what spaces have now. Pure: answers in, YAML text out.
+"""``camsctl import``: write a manifest of what spaces have now. Pure: live state in, YAML out.
 
 Each live number becomes a declared number with its live verified name; a status other than
 CONNECTED is declared as the allowed status, and the bound WABA's id and review status are
@@ -11,30 +11,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.api import BoundWaba, NumbersResult
+from reconciler.live import LiveSpace
 from reconciler.manifest import DEFAULT_STATUSES
-from reconciler.phone import from_live_digits
-
-
-@dataclass(frozen=True)
-class ImportedSpace:
-    """What was read for one space to import it."""
-
-    id: str
-    numbers: NumbersResult
-    waba: BoundWaba | None
 
 
 def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render_manifest(spaces: Sequence[ImportedSpace], *, isv_code: str | None,
+def render_manifest(spaces: Sequence[LiveSpace], *, isv_code: str | None,
                     schema_path: str) -> str:
-    """The manifest text for ``spaces``, in the order given."""
+    """The manifest text for ``spaces`` (read with their WABA), in the order given."""
     lines = [f"# yaml-language-server: $schema={schema_path}",
              "# Written by `camsctl import`: the live state of these spaces when it ran.",
              "version: 1", "spaces:"]
@@ -42,23 +31,20 @@ def render_manifest(spaces: Sequence[ImportedSpace], *, isv_code: str | None,
         lines.append(f"  - id: {_q(space.id)}")
         if isv_code:
             lines.append(f"    isv_code: {_q(isv_code)}")
-        if space.waba is not None:
+        if space.waba is not None and space.waba.id:
             lines.append("    waba:")
             lines.append(f"      id: {_q(space.waba.id)}")
-            if space.waba.account_review_status in ("PENDING", "APPROVED", "REJECTED",
-                                                    "DISABLED"):
-                lines.append(f"      review_status: {space.waba.account_review_status}")
-        if not space.numbers.numbers:
+            if space.waba.review_status in ("PENDING", "APPROVED", "REJECTED", "DISABLED"):
+                lines.append(f"      review_status: {space.waba.review_status}")
+        if not space.numbers:
             lines.append("    numbers: []")
             continue
         lines.append("    numbers:")
-        for number in space.numbers.numbers:
-            phone = from_live_digits(number.phone_number)
-            lines.append(f"      - phone: {_q(phone.e164)}")
-            lines.append(f"        verified_name: {_q(number.verified_name or '')}")
-            status = number.status or "UNKNOWN"
-            if status not in DEFAULT_STATUSES:
-                lines.append(f"        status: [{status}]")
+        for number in space.numbers.values():
+            lines.append(f"      - phone: {_q(number.phone.e164)}")
+            lines.append(f"        verified_name: {_q(number.verified_name)}")
+            if number.status not in DEFAULT_STATUSES:
+                lines.append(f"        status: [{number.status}]")
     return "\n".join(lines) + "\n"
 
 

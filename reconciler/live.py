@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from types import MappingProxyType
 
+from reconciler.business_profile import ProfileFields
 from reconciler.phone import PhoneNumber
-from reconciler.profile import ProfileFields
 
 
 @dataclass(frozen=True)

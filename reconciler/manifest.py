@@ -20,13 +20,13 @@ from types import MappingProxyType
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from reconciler.business_profile import ProfileFields
 from reconciler.diagnostics import Diagnostic, Location, error, warning
 from reconciler.phone import (
     PhoneNumber,
     PhoneNumberError,
     parse_phone,
 )
-from reconciler.profile import ProfileFields
 from reconciler.schemas import validator
 from reconciler.yamlsource import LocatedDocument, Path, describe_path
 
@@ -77,7 +77,7 @@ class DesiredNumber:
 
 
 @dataclass(frozen=True)
-class Space:
+class DesiredSpace:
     """A customer space (CustSpaceId) and the numbers it must have, keyed by E.164."""
 
     id: str
@@ -92,7 +92,7 @@ class Space:
 class Desired:
     """Everything the manifests declare, keyed by space id. Built only from error-free input."""
 
-    spaces: Mapping[str, Space]
+    spaces: Mapping[str, DesiredSpace]
     files: tuple[str, ...] = field(default=())
 
     @property
@@ -429,7 +429,7 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
 @dataclass
 class _Builder:
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    spaces: dict[str, Space] = field(default_factory=dict)
+    spaces: dict[str, DesiredSpace] = field(default_factory=dict)
     space_sources: dict[str, Location] = field(default_factory=dict)
     # E.164 → (space id, where declared): a number can live in one WABA only.
     numbers: dict[str, tuple[str, Location]] = field(default_factory=dict)
@@ -481,7 +481,7 @@ class _Builder:
         if not clean:
             return  # the file has errors: report them all, but build nothing from it
         waba = raw.get("waba")
-        self.spaces[space_id] = Space(
+        self.spaces[space_id] = DesiredSpace(
             id=space_id,
             numbers=MappingProxyType(dict(sorted(numbers.items()))),
             source=source,

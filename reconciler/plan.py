@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntFlag
+from functools import cached_property
 
 from deepdiff import DeepDiff
 
 from reconciler.diagnostics import Location
 from reconciler.live import Live, LiveSpace
-from reconciler.manifest import Desired, DesiredNumber, Space, normalise_name
+from reconciler.manifest import Desired, DesiredNumber, DesiredSpace, normalise_name
 from reconciler.phone import PhoneNumber
 
 FieldValue = str | tuple[str, ...] | None
@@ -98,25 +99,60 @@ class SpaceReads:
 
 @dataclass(frozen=True)
 class PlannedSpace:
-    """A declared space as the plan saw it. ``live_digest`` hashes everything read for it."""
+    """A declared space as the plan saw it, with everything the plan found in it.
+
+    ``live_digest`` hashes everything read for the space (a saved plan is stale when it
+    changes). Each tuple is sorted by phone (then field or message); the WABA's drift has no
+    phone and comes first.
+    """
 
     id: str
     label: str | None
     isv_code: str | None
     live_digest: str
     reads: SpaceReads
+    adds: tuple[AddNumber, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"space {self.id}" + (f" ({self.label})" if self.label else "")
+
+    @property
+    def has_findings(self) -> bool:
+        """Whether there is anything to show for this space."""
+        return bool(self.adds or self.drift or self.unmanaged or self.warnings)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The difference between desired and live. Every tuple is sorted by space, then phone."""
+    """The difference between desired and live, grouped by space (sorted by id).
+
+    Each space owns its adds, drift, unmanaged numbers and warnings; the flat tuples below
+    are derived from them, in space order, for readers that want every entry of one kind.
+    ``unchanged`` counts the declared numbers in sync.
+    """
 
     spaces: tuple[PlannedSpace, ...]
-    adds: tuple[AddNumber, ...]
-    drift: tuple[Drift, ...]
-    unmanaged: tuple[Unmanaged, ...]
-    warnings: tuple[PlanWarning, ...]
-    unchanged: int
+    unchanged: int = 0
+
+    @cached_property
+    def adds(self) -> tuple[AddNumber, ...]:
+        return tuple(add for space in self.spaces for add in space.adds)
+
+    @cached_property
+    def drift(self) -> tuple[Drift, ...]:
+        return tuple(drift for space in self.spaces for drift in space.drift)
+
+    @cached_property
+    def unmanaged(self) -> tuple[Unmanaged, ...]:
+        return tuple(item for space in self.spaces for item in space.unmanaged)
+
+    @cached_property
+    def warnings(self) -> tuple[PlanWarning, ...]:
+        return tuple(warning for space in self.spaces for warning in space.warnings)
 
     def findings(self) -> Finding:
         """The exit-code bits: one place that maps a plan to ``--detailed-exitcode``."""
@@ -129,17 +165,20 @@ class Plan:
             flags |= Finding.UNMANAGED
         return flags
 
-    @property
-    def drifted_numbers(self) -> int:
-        return len({(d.space_id, d.phone) for d in self.drift})
-
     def summary(self) -> dict[str, int]:
         return {"add": len(self.adds), "drift": len(self.drift),
                 "unmanaged": len(self.unmanaged), "unchanged": self.unchanged,
                 "warnings": len(self.warnings)}
 
-    def space(self, space_id: str) -> PlannedSpace:
-        return next(s for s in self.spaces if s.id == space_id)
+
+def sort_findings(space: PlannedSpace) -> PlannedSpace:
+    """``space`` with its entries in the plan's order (see :class:`PlannedSpace`)."""
+    return replace(
+        space,
+        adds=tuple(sorted(space.adds, key=lambda a: a.phone.e164)),
+        drift=tuple(sorted(space.drift, key=lambda d: (d.phone or "", d.field))),
+        unmanaged=tuple(sorted(space.unmanaged, key=lambda u: u.phone)),
+        warnings=tuple(sorted(space.warnings, key=lambda w: (w.phone or "", w.message))))
 
 
 def live_digest(space: LiveSpace) -> str:
@@ -182,7 +221,7 @@ def changed_fields(expected: Mapping[str, FieldValue],
     return [name for name in expected if name in changed]
 
 
-def _number_drift(space: Space, number: DesiredNumber, live: LiveSpace) -> list[Drift]:
+def _number_drift(space: DesiredSpace, number: DesiredNumber, live: LiveSpace) -> list[Drift]:
     current = live.numbers[number.phone.e164]
     e164 = number.phone.e164
     found: list[Drift] = []
@@ -202,9 +241,9 @@ def _number_drift(space: Space, number: DesiredNumber, live: LiveSpace) -> list[
     return found
 
 
-def _space_plan(space: Space, live: LiveSpace) -> tuple[list[AddNumber], list[Drift],
-                                                          list[Unmanaged], list[PlanWarning],
-                                                          int]:
+def _space_plan(space: DesiredSpace, live: LiveSpace, reads: SpaceReads) \
+        -> tuple[PlannedSpace, int]:
+    """The space's plan, and how many of its declared numbers are in sync."""
     adds: list[AddNumber] = []
     drift: list[Drift] = []
     warnings: list[PlanWarning] = []
@@ -239,7 +278,10 @@ def _space_plan(space: Space, live: LiveSpace) -> tuple[list[AddNumber], list[Dr
                                         f"Account is {live.waba.review_status or 'unreviewed'}"
                                         f", not APPROVED: adding {count} may be rejected",
                                         space.source))
-    return adds, drift, unmanaged, warnings, unchanged
+    return sort_findings(PlannedSpace(
+        id=space.id, label=space.label, isv_code=space.isv_code,
+        live_digest=live_digest(live), reads=reads, adds=tuple(adds), drift=tuple(drift),
+        unmanaged=tuple(unmanaged), warnings=tuple(warnings))), unchanged
 
 
 def build_plan(desired: Desired, live: Live, sync: bool = False) -> Plan:
@@ -248,30 +290,9 @@ def build_plan(desired: Desired, live: Live, sync: bool = False) -> Plan:
     ``live`` must hold every declared space (refresh fails otherwise); ``sync`` only records
     how the numbers were read, for a saved plan's staleness check.
     """
-    spaces: list[PlannedSpace] = []
-    adds: list[AddNumber] = []
-    drift: list[Drift] = []
-    unmanaged: list[Unmanaged] = []
-    warnings: list[PlanWarning] = []
-    unchanged = 0
-    for space_id, space in sorted(desired.spaces.items()):
-        live_space = live.spaces[space_id]
-        s_adds, s_drift, s_unmanaged, s_warnings, s_unchanged = _space_plan(space, live_space)
-        adds += s_adds
-        drift += s_drift
-        unmanaged += s_unmanaged
-        warnings += s_warnings
-        unchanged += s_unchanged
-        spaces.append(PlannedSpace(
-            id=space_id, label=space.label, isv_code=space.isv_code,
-            live_digest=live_digest(live_space),
-            reads=SpaceReads(sync=sync, waba=live_space.waba_read,
-                             profiles=tuple(sorted(live_space.profiles)))))
-    return Plan(
-        spaces=tuple(spaces),
-        adds=tuple(sorted(adds, key=lambda a: (a.space_id, a.phone.e164))),
-        drift=tuple(sorted(drift, key=lambda d: (d.space_id, d.phone or "", d.field))),
-        unmanaged=tuple(sorted(unmanaged, key=lambda u: (u.space_id, u.phone))),
-        warnings=tuple(sorted(warnings, key=lambda w: (w.space_id, w.phone or "", w.message))),
-        unchanged=unchanged,
-    )
+    planned = [_space_plan(space, live.spaces[space_id],
+                           SpaceReads(sync=sync, waba=live.spaces[space_id].waba_read,
+                                      profiles=tuple(sorted(live.spaces[space_id].profiles))))
+               for space_id, space in sorted(desired.spaces.items())]
+    return Plan(spaces=tuple(space for space, _ in planned),
+                unchanged=sum(unchanged for _, unchanged in planned))

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from reconciler import __version__
 from reconciler.diagnostics import Location
@@ -27,6 +29,7 @@ from reconciler.plan import (
     PlanWarning,
     SpaceReads,
     Unmanaged,
+    sort_findings,
 )
 
 FORMAT_VERSION = "1.0"
@@ -153,6 +156,21 @@ def read(path: Path) -> tuple[Plan, PlanMeta]:
     return loads(text)
 
 
+class _OfSpace(Protocol):
+    @property
+    def space_id(self) -> str: ...
+
+
+_E = TypeVar("_E", bound=_OfSpace)
+
+
+def _by_space(entries: Sequence[_E]) -> defaultdict[str, list[_E]]:
+    grouped: defaultdict[str, list[_E]] = defaultdict(list)
+    for entry in entries:
+        grouped[entry.space_id].append(entry)
+    return grouped
+
+
 def loads(text: str) -> tuple[Plan, PlanMeta]:
     """Read a plan file written by :func:`dumps`. Raises :class:`PlanFileError`."""
     try:
@@ -225,11 +243,15 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
                         generated_by=_str(root.get("generated_by"), "generated_by"))
     except PhoneNumberError as exc:
         raise PlanFileError(f"a change holds a bad phone number: {exc}") from None
-    plan = Plan(spaces=tuple(spaces), adds=tuple(adds), drift=tuple(drift),
-                unmanaged=tuple(unmanaged), warnings=tuple(warnings),
-                unchanged=unchanged if isinstance(unchanged, int) else 0)
-    known = {s.id for s in plan.spaces}
-    stray = sorted({a.space_id for a in plan.adds} - known)
+    adds_by, drift_by = _by_space(adds), _by_space(drift)
+    unmanaged_by, warnings_by = _by_space(unmanaged), _by_space(warnings)
+    stray = sorted({*adds_by, *drift_by, *unmanaged_by, *warnings_by} - {s.id for s in spaces})
     if stray:
         raise PlanFileError(f"changes name spaces the plan did not read: {', '.join(stray)}")
+    grouped = [sort_findings(replace(
+        space, adds=tuple(adds_by[space.id]), drift=tuple(drift_by[space.id]),
+        unmanaged=tuple(unmanaged_by[space.id]), warnings=tuple(warnings_by[space.id])))
+        for space in spaces]
+    plan = Plan(spaces=tuple(sorted(grouped, key=lambda s: s.id)),
+                unchanged=unchanged if isinstance(unchanged, int) else 0)
     return plan, meta

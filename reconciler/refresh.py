@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from reconciler.api import CamsClient, CamsError
-from reconciler.api import LiveNumber as ApiNumber
+from reconciler.api import CamsClient, CamsError, ListedNumber
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
-from reconciler.manifest import Desired, Space
+from reconciler.manifest import Desired, DesiredSpace
 from reconciler.phone import PhoneNumber, from_live_digits
 from reconciler.plan import PlannedSpace
 
@@ -34,19 +33,19 @@ class RefreshError(Exception):
         super().__init__("could not read the live state:\n  " + "\n  ".join(lines))
 
 
-def waba_needed(space: Space, live_numbers: Iterable[str]) -> bool:
+def waba_needed(space: DesiredSpace, live_numbers: Iterable[str]) -> bool:
     """QueryChatappBindWaba is called for a space with a ``waba:`` block or a pending add."""
     present = set(live_numbers)
     return space.waba is not None or any(e164 not in present for e164 in space.numbers)
 
 
-def profiles_needed(space: Space, live_numbers: Iterable[str]) -> tuple[str, ...]:
+def profiles_needed(space: DesiredSpace, live_numbers: Iterable[str]) -> tuple[str, ...]:
     """The live numbers whose business profile is read: those declared with a ``profile:``."""
     return tuple(sorted(e164 for e164 in live_numbers
                         if e164 in space.numbers and space.numbers[e164].profile is not None))
 
 
-def _live_number(number: ApiNumber, known: Mapping[str, PhoneNumber]) -> LiveNumber:
+def _live_number(number: ListedNumber, known: Mapping[str, PhoneNumber]) -> LiveNumber:
     return LiveNumber(phone=from_live_digits(number.phone_number, known),
                       verified_name=number.verified_name or "",
                       status=number.status or "UNKNOWN",
@@ -129,6 +128,22 @@ async def refresh(client: CamsClient, desired: Desired, *, sync: bool = False,
                     profiles=partial(profiles_needed, space),
                     known={e164: number.phone for e164, number in space.numbers.items()})
              for space in desired.spaces.values()]
+    return await _read_all(client, plans, progress)
+
+
+def _always(_live_numbers: Iterable[str]) -> bool:
+    return True
+
+
+def _none(_live_numbers: Iterable[str]) -> tuple[str, ...]:
+    return ()
+
+
+async def read_for_import(client: CamsClient, space_ids: Iterable[str], isv_code: str | None,
+                          *, progress: Progress | None = None) -> Live:
+    """Read each space's numbers and its bound WABA, for ``camsctl import``."""
+    plans = [_Reads(space_id, isv_code, sync=False, waba=_always, profiles=_none)
+             for space_id in space_ids]
     return await _read_all(client, plans, progress)
 
 

@@ -6,6 +6,7 @@ The socket-and-subprocess flows (plan → apply → plan, stale plans, SIGKILL) 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -136,3 +137,32 @@ def test_unknown_space_in_manifest_fails_clearly(tmp_path: Path) -> None:
     assert out == ""
     assert "space 999: QueryChatappPhoneNumbers: HTTP 400 Unknown.ResourceOwnerId" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags", [(), ("--mask-numbers",), ("--format", "markdown"),
+                                   ("--format", "github"), ("--format", "json")],
+                         ids=["text", "masked", "markdown", "github", "json"])
+def test_show_prints_a_saved_plan_as_plan_printed_it(tmp_path: Path,
+                                                     flags: tuple[str, ...]) -> None:
+    saved = tmp_path / "plan.json"
+    code, printed, _ = run("plan", "examples/manifests", "--out", str(saved), *flags)
+    assert code == 0
+    code, shown, err = run("show", str(saved), *flags)  # no network: nothing is read
+    assert code == 0, err
+    if "json" in flags:
+        assert shown == printed == saved.read_text(encoding="utf-8")
+    elif "github" in flags:  # a plan file keeps FILE:LINE, so annotations lose the column
+        assert shown == re.sub(r",col=\d+", "", printed)
+    else:
+        assert shown == printed
+
+
+@pytest.mark.parametrize(("content", "complaint"), [
+    (b"{", "not a JSON plan file"), (b'{"format_version": "7.0"}', "format_version"),
+    (b"\xff", "not UTF-8")])
+def test_show_refuses_what_is_not_a_plan(tmp_path: Path, content: bytes, complaint: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    code, _, err = run("show", str(path))
+    assert code == 1
+    assert complaint in err and "Traceback" not in err

@@ -4,8 +4,9 @@ Entry point: ``async with open_client(...) as client`` (see ``client.py``). The 
 drawn in ``errors.py``.
 """
 
-from reconciler.api.client import CamsClient, open_client
-from reconciler.api.credentials import Credentials, CredentialSource, resolve_credentials
+from reconciler.api.client import CamsClient, ClientOptions, open_client
+from reconciler.api.credential_types import Credentials, CredentialSource
+from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
     AmbiguousWriteError,
@@ -24,7 +25,7 @@ from reconciler.api.flow import RetryPolicy
 from reconciler.api.models import (
     BoundWaba,
     BusinessProfile,
-    LiveNumber,
+    ListedNumber,
     NumbersResult,
     ProfileResult,
     WabaResult,
@@ -38,12 +39,13 @@ __all__ = [
     "BusinessProfile",
     "CamsClient",
     "CamsError",
+    "ClientOptions",
     "ConfigurationError",
     "CredentialSource",
     "Credentials",
     "CredentialsNotFound",
     "Endpoint",
-    "LiveNumber",
+    "ListedNumber",
     "NetworkError",
     "NumbersResult",
     "ProfileResult",

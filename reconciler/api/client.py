@@ -1,7 +1,9 @@
 """The CAMS client: one async method per API operation, returning typed values.
 
 This module owns the HTTP exchange. It signs each attempt (``signing``), sends it through an
-injected httpx transport (the real network, or the emulator in-process), maps every foreign
+injected httpx transport (the real network, or any other: the emulator package wires its
+in-process transport in with ``reconciler.emulator.open_emulated_client``; this package knows
+nothing of the emulator), maps every foreign
 exception and every error answer onto ``errors`` exactly once, and applies the flow control
 of ``flow``: one permit schedule and one concurrency bound for all calls, retries for reads.
 
@@ -20,17 +22,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TypedDict
 
 import httpx
 
 from reconciler import __version__
-from reconciler.api.credentials import (
-    Credentials,
-    CredentialSource,
-    StaticCredentials,
-    resolve_credentials,
-)
+from reconciler.api.credential_types import Credentials, CredentialSource
+from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
     AmbiguousWriteError,
@@ -51,6 +49,7 @@ from reconciler.api.models import (
     ProfileResult,
     WabaResult,
 )
+from reconciler.api.operations import Operation
 from reconciler.api.signing import RpcCall, sign_request
 
 log = logging.getLogger(__name__)
@@ -59,12 +58,6 @@ DEFAULT_REGION = "ap-southeast-1"
 USER_AGENT = f"camsctl/{__version__}"
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Largest answer read: a space's numbers take a few KiB; anything far larger is not CAMS."""
-
-ADD_NUMBER = "AddChatappPhoneNumber"
-LIST_NUMBERS = "QueryChatappPhoneNumbers"
-SYNC_NUMBERS = "ChatappSyncPhoneNumber"
-QUERY_PROFILE = "QueryPhoneBusinessProfile"
-QUERY_WABA = "QueryChatappBindWaba"
 
 
 def _now() -> datetime:
@@ -137,22 +130,23 @@ class CamsClient:
 
         Raises AmbiguousWriteError when the add may or may not have been applied.
         """
+        add = Operation.ADD_PHONE_NUMBER
         params = {"CustSpaceId": space_id, "Cc": cc, "PhoneNumber": phone_number,
                   "VerifiedName": verified_name}
         try:
-            body = await self._call(ADD_NUMBER, params, _is_retryable_write)
+            body = await self._call(add, params, _is_retryable_write)
         except NetworkError as exc:
             if not exc.request_sent:
                 raise
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         except TransientError as exc:  # HTTP 5xx: the service may have committed it
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         except ResponseError as exc:  # an answer we cannot read: it may have been applied
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
         try:
             return body.required_str("RequestId")
         except ResponseError as exc:
-            raise AmbiguousWriteError(ADD_NUMBER, exc) from None
+            raise AmbiguousWriteError(add, exc) from None
 
     async def list_phone_numbers(
         self, space_id: str, isv_code: str | None = None
@@ -161,17 +155,19 @@ class CamsClient:
         params = {"CustSpaceId": space_id}
         if isv_code:
             params["IsvCode"] = isv_code
-        return NumbersResult.from_api(await self._call(LIST_NUMBERS, params, _is_retryable_read))
+        body = await self._call(Operation.LIST_PHONE_NUMBERS, params, _is_retryable_read)
+        return NumbersResult.from_api(body)
 
     async def sync_phone_numbers(self, space_id: str) -> NumbersResult:
         """ChatappSyncPhoneNumber: pull fresh data from WhatsApp, then list the space."""
-        body = await self._call(SYNC_NUMBERS, {"CustSpaceId": space_id}, _is_retryable_read)
+        body = await self._call(Operation.SYNC_PHONE_NUMBERS, {"CustSpaceId": space_id},
+                                _is_retryable_read)
         return NumbersResult.from_api(body)
 
     async def query_business_profile(self, space_id: str, phone_number: str) -> ProfileResult:
         """QueryPhoneBusinessProfile for a live number (digits, Cc + national number)."""
         params = {"CustSpaceId": space_id, "PhoneNumber": phone_number.lstrip("+")}
-        body = await self._call(QUERY_PROFILE, params, _is_retryable_read)
+        body = await self._call(Operation.QUERY_BUSINESS_PROFILE, params, _is_retryable_read)
         return ProfileResult(
             request_id=body.required_str("RequestId"),
             profile=BusinessProfile.from_api(body.optional_object("Data")),
@@ -182,7 +178,7 @@ class CamsClient:
         params = {"CustSpaceId": space_id}
         if isv_code:
             params["IsvCode"] = isv_code
-        body = await self._call(QUERY_WABA, params, _is_retryable_read)
+        body = await self._call(Operation.QUERY_BIND_WABA, params, _is_retryable_read)
         return WabaResult(
             request_id=body.required_str("RequestId"),
             waba=BoundWaba.from_api(body.optional_object("Data")),
@@ -192,7 +188,7 @@ class CamsClient:
 
     async def _call(
         self,
-        action: str,
+        action: Operation,
         params: Mapping[str, str],
         should_retry: Callable[[BaseException], bool],
     ) -> FieldReader:
@@ -298,10 +294,26 @@ class CamsClient:
             code=code or f"HTTP{status}",
             message=body.optional_str("Message") or "",
             request_id=body.optional_str("RequestId") or response.headers.get("x-acs-request-id"),
-            access_denied_detail=body.optional_str("AccessDeniedDetail"),
-            recommend=body.optional_str("Recommend"),
+            # Read as text whatever their type: a detail we cannot parse must not turn a
+            # denial into an unreadable answer (for an add, an ambiguous one).
+            access_denied_detail=body.optional_text("AccessDeniedDetail"),
+            recommend=body.optional_text("Recommend"),
         )
         raise classify_answer(operation, answer, retry_after)
+
+
+class ClientOptions(TypedDict, total=False):
+    """How a client calls, whatever it calls: the options of :func:`open_client` that other
+    ways of opening a client (``open_emulated_client``) pass on. A missing key takes
+    :func:`open_client`'s default."""
+
+    qps: float
+    parallelism: int
+    credentials: CredentialSource
+    retry: RetryPolicy
+    timeout: float
+    clock: Callable[[], datetime]
+    nonce: Callable[[], str]
 
 
 @asynccontextmanager
@@ -311,35 +323,24 @@ async def open_client(
     profile: str | None = None,
     qps: float = 10.0,
     parallelism: int = 8,
-    emulator_state: Path | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     credentials: CredentialSource | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
+    clock: Callable[[], datetime] = _now,
+    nonce: Callable[[], str] = _nonce,
 ) -> AsyncIterator[CamsClient]:
     """Build a client, and close its connections on exit.
 
-    With ``emulator_state`` the client talks to an in-process emulator seeded from that file
-    (its first access key signs the calls; ``endpoint``/``profile`` are ignored). Otherwise the
-    endpoint comes from ``endpoint`` or ``region`` and credentials from the chain (see
-    ``credentials``), unless given. ``transport`` replaces the network (tests).
+    The endpoint comes from ``endpoint`` or ``region``, credentials from the chain (see
+    ``credentials``) unless given. ``transport`` replaces the network (tests); ``clock`` and
+    ``nonce`` supply ``x-acs-date`` and ``x-acs-signature-nonce`` (tests of stale or replayed
+    requests).
     """
-    if emulator_state is not None:
-        # Imported here: the emulator depends on the API package, not the other way round.
-        from reconciler.emulator.app import EmulatorApp, InProcessTransport
-        from reconciler.emulator.state import load_state
-
-        state = load_state(emulator_state)
-        app = EmulatorApp(state)
-        key_id, secret = next(iter(state.access_keys.items()))
-        credentials = StaticCredentials(Credentials(key_id, secret, origin="emulator"))
-        transport = InProcessTransport(app)
-        resolved = resolve_endpoint("http://localhost", region)
-    else:
-        resolved = resolve_endpoint(endpoint, region)
-        if credentials is None:
-            credentials = resolve_credentials(profile)
+    resolved = resolve_endpoint(endpoint, region)
+    if credentials is None:
+        credentials = resolve_credentials(profile)
     http = httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(timeout),
@@ -355,6 +356,8 @@ async def open_client(
         http=http,
         flow=FlowControl(qps, parallelism),
         retry=retry or RetryPolicy(),
+        clock=clock,
+        nonce=nonce,
     )
     try:
         yield client

@@ -7,7 +7,10 @@ link whose credentials expire refreshes them inside ``credentials()``.
 
 Links (:func:`default_chain`): environment variables, then the aliyun CLI file
 ``~/.aliyun/config.json`` (``AK`` and ``StsToken`` profiles), then OIDC role assumption
-(``oidc.py``). Secrets never appear in a repr or an error message.
+(``oidc.py``). Secrets never appear in a repr or an error message. The types every link shares
+(``Credentials``, ``CredentialSource``, ``StaticCredentials``, ...) live in
+``credential_types.py``, which ``oidc.py`` builds on without importing this module; they are
+re-exported here, the module callers import credentials from.
 """
 
 from __future__ import annotations
@@ -15,64 +18,40 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
+from reconciler.api.credential_types import (
+    ChainContext,
+    CredentialLink,
+    Credentials,
+    CredentialSource,
+    StaticCredentials,
+)
 from reconciler.api.errors import ConfigurationError, CredentialsNotFound
+from reconciler.api.oidc import OidcLink
+
+__all__ = [
+    "ENV_ACCESS_KEY_ID",
+    "ENV_ACCESS_KEY_SECRET",
+    "ENV_PROFILE",
+    "ENV_SECURITY_TOKEN",
+    "AliyunConfigLink",
+    "ChainContext",
+    "CredentialLink",
+    "CredentialSource",
+    "Credentials",
+    "EnvironmentLink",
+    "StaticCredentials",
+    "default_aliyun_config",
+    "default_chain",
+    "resolve_credentials",
+]
 
 ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
 ENV_PROFILE = "ALIBABA_CLOUD_PROFILE"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An AccessKey pair, with an STS token when the key is temporary.
-
-    The secret and token are excluded from ``repr`` so they never reach a log or a traceback.
-    ``origin`` says which link produced them (for ``-v`` output and error messages).
-    """
-
-    access_key_id: str
-    access_key_secret: str = field(repr=False)
-    security_token: str | None = field(default=None, repr=False)
-    origin: str = ""
-
-
-class CredentialSource(Protocol):
-    """Hands out the credentials to sign the next request with (refreshing them if needed)."""
-
-    async def credentials(self) -> Credentials: ...
-
-
-@dataclass(frozen=True)
-class StaticCredentials:
-    """A source whose credentials never change (environment, aliyun AK/StsToken profile)."""
-
-    value: Credentials
-
-    async def credentials(self) -> Credentials:
-        return self.value
-
-
-@dataclass(frozen=True)
-class ChainContext:
-    """What links may look at: the environment, the requested profile, the aliyun config path."""
-
-    env: Mapping[str, str]
-    profile: str | None
-    aliyun_config: Path
-
-
-class CredentialLink(Protocol):
-    """One link of the chain: a source if this link applies, None to let the next one try."""
-
-    @property
-    def name(self) -> str: ...
-
-    def discover(self, context: ChainContext) -> CredentialSource | None: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +144,6 @@ class AliyunConfigLink:
 
 def default_chain() -> tuple[CredentialLink, ...]:
     """The order the vendor's tools use: environment, aliyun CLI profile, then OIDC role."""
-    from reconciler.api.oidc import OidcLink  # oidc builds on this module
     return (EnvironmentLink(), AliyunConfigLink(), OidcLink())
 
 

@@ -9,7 +9,8 @@ never contains a secret (AccessKey secret, STS token, Authorization header).
     ├── ConfigurationError        the client cannot be set up: bad endpoint, plain http to a
     │   └── CredentialsNotFound   non-loopback host, unreadable aliyun config; no call was made
     ├── ApiError                  the service answered a Code other than OK (.code, .message,
-    │   │                         .request_id, .http_status); never retried
+    │   │                         .request_id, .http_status); never retried; a RAM denial
+    │   │                         also quotes AccessDeniedDetail and Recommend
     │   ├── AuthenticationError   credentials refused: InvalidAccessKeyId.*, SignatureDoesNotMatch,
     │   │                         InvalidSecurityToken.*, InvalidTimeStamp.*, SignatureNonceUsed
     │   ├── ThrottledError        Throttling*, System.LimitControl, HTTP 429 (.retry_after)
@@ -47,9 +48,18 @@ class CredentialsNotFound(ConfigurationError):
     """No link of the credential chain found usable credentials."""
 
 
+# Codes by which RAM refuses an action to these credentials (the SPEC's list); such an answer
+# usually carries AccessDeniedDetail, which says which action, principal and policy type.
+RAM_DENIAL_CODES = frozenset({"Ram.PermissionDeny", "Forbidden.RAM"})
+
+
 @dataclass(frozen=True)
 class ServiceAnswer:
-    """What the service said when a call failed: the API's own error fields."""
+    """What the service said when a call failed: the API's own error fields.
+
+    ``access_denied_detail`` is the service's text, or its JSON object rendered compactly; it
+    names the denied action and the principal (never a key or token).
+    """
 
     http_status: int
     code: str
@@ -58,15 +68,35 @@ class ServiceAnswer:
     access_denied_detail: str | None = None
     recommend: str | None = None
 
+    @property
+    def is_denial(self) -> bool:
+        return self.access_denied_detail is not None or self.code in RAM_DENIAL_CODES
+
+    @property
+    def notes(self) -> str:
+        """What to quote after the message, in parentheses: the RequestId and, for a denial,
+        AccessDeniedDetail and Recommend; '' when there is nothing to quote.
+
+        A denial cannot be fixed without its detail (which action, which principal), so it
+        gets the detail and the troubleshooting link; other answers keep only their RequestId,
+        as the link would add a long URL to every failed add.
+        """
+        notes = [f"RequestId {self.request_id}"] if self.request_id else []
+        if self.is_denial:
+            if self.access_denied_detail is not None:
+                notes.append(f"AccessDeniedDetail: {self.access_denied_detail}")
+            if self.recommend:
+                notes.append(f"Recommend: {self.recommend}")
+        return f" ({'; '.join(notes)})" if notes else ""
+
 
 class ApiError(CamsError):
     """The service answered with an error ``Code`` (HTTP 4xx, or a 200 whose Code is not OK)."""
 
     def __init__(self, operation: str, answer: ServiceAnswer) -> None:
         self.answer = answer
-        rid = f" (RequestId {answer.request_id})" if answer.request_id else ""
         super().__init__(
-            operation, f"HTTP {answer.http_status} {answer.code}: {answer.message}{rid}"
+            operation, f"HTTP {answer.http_status} {answer.code}: {answer.message}{answer.notes}"
         )
 
     @property

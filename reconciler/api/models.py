@@ -8,6 +8,7 @@ a field the service left out is ``None``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -51,6 +52,14 @@ class FieldReader:
             raise self._fail(key, "a string (missing)")
         return value
 
+    def optional_text(self, key: str) -> str | None:
+        """A field quoted to people rather than read: a string as it is, any other JSON value
+        as compact JSON (the OpenAPI gateway sends ``AccessDeniedDetail`` as an object)."""
+        value = self.obj.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
     def string_tuple(self, key: str) -> tuple[str, ...]:
         value = self.obj.get(key)
         if value is None:
@@ -86,8 +95,13 @@ class FieldReader:
 
 
 @dataclass(frozen=True)
-class LiveNumber:
-    """One phone number as QueryChatappPhoneNumbers / ChatappSyncPhoneNumber report it."""
+class ListedNumber:
+    """One phone number as QueryChatappPhoneNumbers / ChatappSyncPhoneNumber list it.
+
+    The wire item, every field the service sends. Not the plan's view of a live number
+    (:class:`reconciler.live.LiveNumber`, E.164 and only what the plan compares): ``refresh``
+    turns one into the other.
+    """
 
     phone_number: str  # digits, Cc + national number, e.g. "8613800001234" (no "+")
     verified_name: str | None  # the display name WhatsApp shows
@@ -104,7 +118,7 @@ class LiveNumber:
     is_official: str | None = None
 
     @classmethod
-    def from_api(cls, item: FieldReader) -> LiveNumber:
+    def from_api(cls, item: FieldReader) -> ListedNumber:
         digits = item.required_str("PhoneNumber").lstrip("+")
         return cls(
             phone_number=digits,
@@ -128,13 +142,13 @@ class NumbersResult:
     """The numbers of one space, sorted by phone number, and the RequestId that returned them."""
 
     request_id: str
-    numbers: tuple[LiveNumber, ...]
+    numbers: tuple[ListedNumber, ...]
 
     @classmethod
     def from_api(cls, body: FieldReader) -> NumbersResult:
         # A success answer without its list is broken, not an empty space: read as empty,
         # it would make every declared number an add.
-        numbers = tuple(LiveNumber.from_api(item)
+        numbers = tuple(ListedNumber.from_api(item)
                         for item in body.objects("PhoneNumbers", required=True))
         return cls(
             request_id=body.required_str("RequestId"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from reconciler.api.credentials import ChainContext, Credentials, CredentialSource
+from reconciler.api.credential_types import ChainContext, Credentials, CredentialSource
 from reconciler.api.endpoint import resolve_endpoint
 from reconciler.api.errors import (
     AuthenticationError,
@@ -30,6 +30,8 @@ from reconciler.api.errors import (
     ResponseError,
     ServiceAnswer,
 )
+from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC as OPERATION
+from reconciler.api.operations import STS_VERSION
 
 ENV_ROLE_ARN = "ALIBABA_CLOUD_ROLE_ARN"
 ENV_PROVIDER_ARN = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"
@@ -37,8 +39,6 @@ ENV_TOKEN_FILE = "ALIBABA_CLOUD_OIDC_TOKEN_FILE"
 ENV_SESSION_NAME = "ALIBABA_CLOUD_ROLE_SESSION_NAME"
 ENV_STS_ENDPOINT = "CAMSCTL_STS_ENDPOINT"
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
-STS_VERSION = "2015-04-01"
-OPERATION = "AssumeRoleWithOIDC"
 DURATION_SECONDS = 3600
 REFRESH_MARGIN_SECONDS = 300
 """Exchange again this long before expiry, so no call is signed with a key about to lapse."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from reconciler.api.credentials import Credentials
+from reconciler.api.credential_types import Credentials
+from reconciler.api.operations import API_VERSION
 
 ALGORITHM = "ACS3-HMAC-SHA256"
-API_VERSION = "2020-06-06"
 EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 

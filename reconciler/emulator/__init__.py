@@ -1,13 +1,14 @@
 """The CAMS emulator: state file, ASGI app, fault injection, socket server, CLI group.
 
-One implementation, two ways in: in-process through ``app.InProcessTransport`` (what
-``camsctl --emulator STATE_FILE`` uses) and on a socket through ``server.EmulatorServer``
-(``camsctl emulator serve``).
+One implementation, two ways in: in-process through ``inprocess.open_emulated_client`` (what
+``camsctl --emulator STATE_FILE`` uses; ``inprocess.InProcessTransport`` for other clients)
+and on a socket through ``server.EmulatorServer`` (``camsctl emulator serve``).
 """
 
-from reconciler.emulator.app import ConnectionDropped, EmulatorApp, InProcessTransport
+from reconciler.emulator.app import ConnectionDropped, EmulatorApp
 from reconciler.emulator.commands import emulator
 from reconciler.emulator.faults import FaultPlan
+from reconciler.emulator.inprocess import InProcessTransport, open_emulated_client
 from reconciler.emulator.server import EmulatorServer, serve_in_thread
 from reconciler.emulator.state import EmulatorState, StateFileError, load_state
 
@@ -21,5 +22,6 @@ __all__ = [
     "StateFileError",
     "emulator",
     "load_state",
+    "open_emulated_client",
     "serve_in_thread",
 ]

@@ -1,7 +1,8 @@
 """The CAMS emulator: one ASGI app serving the five operations the way the service does.
 
 This module owns the emulated service's behaviour, reached in-process through
-:class:`InProcessTransport` (httpx) or on a socket through ``server.py``. Per request, in the
+``inprocess.py`` (an httpx transport, and a client wired to it) or on a socket through
+``server.py``. Per request, in the
 service's order: the action must be one of the five; the V3 signature is verified (unknown
 key, malformed or stale ``x-acs-date``, wrong signature, reused nonce are refused with the
 service's codes); the per-AccessKey rate limit applies; then optional latency and seeded
@@ -44,13 +45,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
-
 from reconciler.api.models import JSONObject, JSONValue
-from reconciler.api.signing import API_VERSION, compute_signature, parse_authorization
+from reconciler.api.operations import API_VERSION, ASSUME_ROLE_WITH_OIDC, Operation
+from reconciler.api.signing import compute_signature, parse_authorization
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
 from reconciler.emulator.state import EmulatorState, dump_state
-from reconciler.emulator.sts import ACTION as STS_ACTION
 from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
 
 # ASGI's message dicts are untyped by specification; ``Any`` stays inside this file's
@@ -65,19 +64,12 @@ HOST_ID = "cams.emulator.localhost"
 SIGNED_REQUIRED = ("host", "x-acs-action", "x-acs-version", "x-acs-date",
                    "x-acs-signature-nonce", "x-acs-content-sha256")
 
-ADD = "AddChatappPhoneNumber"
-LIST = "QueryChatappPhoneNumbers"
-SYNC = "ChatappSyncPhoneNumber"
-PROFILE = "QueryPhoneBusinessProfile"
-WABA = "QueryChatappBindWaba"
-ACTIONS = (ADD, LIST, SYNC, PROFILE, WABA)
-
 
 class ConnectionDropped(Exception):
     """Raised by the app when the connection must end without an answer (a fault).
 
-    The socket server aborts the TCP connection; :class:`InProcessTransport` raises the
-    httpx error a real dropped connection produces.
+    The socket server aborts the TCP connection; the in-process transport raises the httpx
+    error a real dropped connection produces.
     """
 
 
@@ -192,21 +184,18 @@ class EmulatorApp:
         # (a request that old is refused as stale anyway).
         self._nonces: dict[str, OrderedDict[str, float]] = {}
         self._operations: dict[str, Callable[[dict[str, str]], JSONObject]] = {
-            ADD: self._add_number, LIST: self._list_numbers, SYNC: self._list_numbers,
-            PROFILE: self._query_profile, WABA: self._query_waba,
+            Operation.ADD_PHONE_NUMBER: self._add_number,
+            Operation.LIST_PHONE_NUMBERS: self._list_numbers,
+            Operation.SYNC_PHONE_NUMBERS: self._list_numbers,
+            Operation.QUERY_BUSINESS_PROFILE: self._query_profile,
+            Operation.QUERY_BIND_WABA: self._query_waba,
         }
 
     # -- ASGI ------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        # HTTP only: both ways in (server.py and httpx's ASGI transport) send nothing else,
+        # no lifespan events; the app has nothing to start or stop anyway.
         if scope["type"] != "http":
             return
         body = b""
@@ -242,7 +231,8 @@ class EmulatorApp:
         request_id = str(uuid.uuid4()).upper()
         if request.path.startswith("/_emulator/"):
             return self._control(request, request_id)
-        if "x-acs-action" not in request.headers and request.params.get("Action") == STS_ACTION:
+        if "x-acs-action" not in request.headers \
+                and request.params.get("Action") == ASSUME_ROLE_WITH_OIDC:
             return self._sts(request, request_id)
         try:
             body = await self._api(request)
@@ -270,7 +260,7 @@ class EmulatorApp:
 
     def _sts(self, request: ApiRequest, request_id: str
              ) -> tuple[int, list[tuple[str, str]], bytes]:
-        self.stats.calls[STS_ACTION] += 1
+        self.stats.calls[ASSUME_ROLE_WITH_OIDC] += 1
         try:
             key_id, key, body = assume_role_with_oidc(self.state, request.params,
                                                       self._wall_clock())
@@ -492,23 +482,3 @@ class EmulatorApp:
             self._on_change(self.state)
         return {"Code": "OK", "Message": "SUCCESS", "Success": True}
 
-
-class InProcessTransport(httpx.AsyncBaseTransport):
-    """The emulator as an httpx transport, no socket: httpx's ASGI transport, plus the one
-    thing it cannot express, a connection dropped without an answer."""
-
-    def __init__(self, app: EmulatorApp) -> None:
-        self.app = app
-        self._asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self._asgi.handle_async_request(request)
-        except ConnectionDropped:
-            # What httpx raises when a real server closes the connection mid-exchange.
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-
-    async def aclose(self) -> None:
-        await self._asgi.aclose()

@@ -19,6 +19,8 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
+from reconciler.api.operations import NUMBER_READS, Operation
+
 
 class Fault(Enum):
     THROTTLE = "throttle"
@@ -66,10 +68,9 @@ class FaultInjector:
         # depend only on the seed and the position of the call in the run.
         roll = self._random.random()
         lost = self._random.random()  # the answer's fate, for the kinds that spoil answers
-        if action == "AddChatappPhoneNumber" and lost < self.plan.lost_add:
+        if action == Operation.ADD_PHONE_NUMBER and lost < self.plan.lost_add:
             return Fault.LOST_ADD
-        if action in ("QueryChatappPhoneNumbers", "ChatappSyncPhoneNumber") \
-                and lost < self.plan.no_list:
+        if action in NUMBER_READS and lost < self.plan.no_list:
             return Fault.NO_LIST
         bound = self.plan.throttle
         if roll < bound:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.api.models import JSONObject
+from reconciler.api.operations import STS_VERSION
 from reconciler.emulator.state import EmulatorState
 
-ACTION = "AssumeRoleWithOIDC"
-STS_VERSION = "2015-04-01"
 MIN_DURATION = 900
 MAX_DURATION = 43_200
 DEFAULT_DURATION = 3600

@@ -7,15 +7,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from reconciler.api import Credentials, RetryPolicy, open_client
+from reconciler.api import RetryPolicy
 from reconciler.api.client import CamsClient
-from reconciler.api.credentials import StaticCredentials
-from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport, load_state
+from reconciler.emulator import EmulatorApp, FaultPlan, load_state, open_emulated_client
 
 STATE_FILE = Path(__file__).parent.parent / "emulator" / "state.yaml"
 SPACE = "293483938849493"
 EMPTY_SPACE = "100000000000001"
-KEY = Credentials("LTAI5tTestKey", "test-secret")
 
 # Fast retries: the tests count attempts, they do not wait for realistic backoff.
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01, max_elapsed=10.0)
@@ -26,13 +24,10 @@ def make_app(faults: FaultPlan | None = None, qps: float = 1000.0, **kwargs: Any
 
 
 @asynccontextmanager
-async def client_for(app: EmulatorApp, *, credentials: Credentials = KEY, qps: float = 1000.0,
-                     parallelism: int = 8, retry: RetryPolicy = FAST_RETRY,
-                     **kwargs: Any) -> AsyncIterator[CamsClient]:
-    async with open_client("http://127.0.0.1", qps=qps, parallelism=parallelism,
-                           transport=InProcessTransport(app),
-                           credentials=StaticCredentials(credentials), retry=retry) as client:
-        for name, value in kwargs.items():
-            setattr(client, f"_{name}", value)  # clock / nonce overrides
+async def client_for(app: EmulatorApp, *, qps: float = 1000.0, retry: RetryPolicy = FAST_RETRY,
+                     **options: Any) -> AsyncIterator[CamsClient]:
+    """A client of ``app``, signing with the state's first key (LTAI5tTestKey / test-secret);
+    ``options`` (``credentials``, ``clock``, ``nonce``, ...) go to ``open_emulated_client``."""
+    async with open_emulated_client(app, qps=qps, retry=retry, **options) as client:
         yield client
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +16,7 @@ from reconciler.api import (
     AuthenticationError,
     BoundWaba,
     Credentials,
-    LiveNumber,
+    ListedNumber,
     NetworkError,
     ResponseError,
     RetryPolicy,
@@ -44,7 +43,7 @@ def test_reads_return_typed_values() -> None:
         assert [n.phone_number for n in listed.numbers] == ["8613800005678", "8613800009999"]
         assert listed.request_id and synced.numbers == listed.numbers
         first = listed.numbers[0]
-        assert isinstance(first, LiveNumber)
+        assert isinstance(first, ListedNumber)
         assert (first.verified_name, first.status, first.name_status, first.quality_rating,
                 first.code_verification_status, first.messaging_limit_tier) == (
             "ACME", "CONNECTED", "APPROVED", "GREEN", "VERIFIED", "TIER_10K")
@@ -88,7 +87,8 @@ def test_unknown_space_is_an_api_error_naming_the_operation() -> None:
 ])
 def test_refused_credentials(credentials: Credentials, code: str) -> None:
     async def scenario() -> None:
-        async with client_for(make_app(), credentials=credentials) as client:
+        async with client_for(make_app(),
+                              credentials=StaticCredentials(credentials)) as client:
             with pytest.raises(AuthenticationError) as caught:
                 await client.query_bind_waba(SPACE)
         assert caught.value.code == code
@@ -216,6 +216,51 @@ def test_answers_map_onto_the_error_tree(status: int, body: bytes, error: type[E
     run(scenario())
 
 
+DENIAL_DETAIL = {"PolicyType": "AccountLevelIdentityBasedPolicy", "AuthPrincipalType": "SubUser",
+                 "AuthPrincipalDisplayName": "ci-deployer", "NoPermissionType": "ImplicitDeny",
+                 "AuthAction": "cams:QueryChatappBindWaba"}
+
+
+@pytest.mark.parametrize(("code", "detail", "shown"), [
+    ("Ram.PermissionDeny", DENIAL_DETAIL, '"AuthAction": "cams:QueryChatappBindWaba"'),
+    ("Forbidden.RAM", "the caller may not call QueryChatappBindWaba", "may not call"),
+])
+def test_a_ram_denial_quotes_its_access_denied_detail(code: str, detail: object,
+                                                      shown: str) -> None:
+    body = json.dumps({"Code": code, "Message": "You are not authorized to do this action.",
+                       "RequestId": "R-DENIED", "AccessDeniedDetail": detail,
+                       "Recommend": "https://api.aliyun.com/troubleshoot?q=" + code})
+
+    async def scenario() -> None:
+        async with open_client("http://127.0.0.1", transport=_fixed(403, body.encode()),
+                               credentials=StaticCredentials(Credentials("a", "s3cret-key")),
+                               retry=RetryPolicy(max_attempts=1)) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.query_bind_waba(SPACE)
+        text = str(caught.value)
+        assert type(caught.value) is ApiError and caught.value.code == code
+        assert text.startswith(f"QueryChatappBindWaba: HTTP 403 {code}: You are not authorized")
+        assert "(RequestId R-DENIED; AccessDeniedDetail: " in text and shown in text
+        assert f"; Recommend: https://api.aliyun.com/troubleshoot?q={code})" in text
+        assert "s3cret-key" not in text
+    run(scenario())
+
+
+def test_other_errors_quote_only_their_request_id() -> None:
+    body = {"Code": "PhoneNumber.AlreadyExists", "Message": "exists", "RequestId": "R3",
+            "Recommend": "https://api.aliyun.com/troubleshoot?q=PhoneNumber.AlreadyExists"}
+
+    async def scenario() -> None:
+        async with open_client("http://127.0.0.1",
+                               transport=_fixed(400, json.dumps(body).encode()),
+                               credentials=StaticCredentials(Credentials("a", "b"))) as client:
+            with pytest.raises(ApiError) as caught:
+                await client.add_phone_number(SPACE, "86", "13800001234", "Acme")
+        assert str(caught.value) == ("AddChatappPhoneNumber: HTTP 400 PhoneNumber.AlreadyExists: "
+                                     "exists (RequestId R3)")
+    run(scenario())
+
+
 def test_retry_after_header_is_honoured() -> None:
     sleeps: list[float] = []
     answers = iter([
@@ -257,20 +302,6 @@ def test_parallelism_bounds_calls_in_flight() -> None:
             await asyncio.gather(*(client.query_bind_waba(SPACE) for _ in range(20)))
     run(scenario())
     assert peak == 3
-
-
-def test_open_client_with_emulator_state_needs_no_credentials(state_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch
-                                                              ) -> None:
-    monkeypatch.delenv("ALIBABA_CLOUD_ACCESS_KEY_ID", raising=False)
-    monkeypatch.setenv("HOME", str(state_path.parent))
-
-    async def scenario() -> None:
-        async with open_client(None, "ap-southeast-1", None, 10.0, 8,
-                               emulator_state=state_path) as client:
-            numbers = await client.list_phone_numbers(SPACE)
-        assert len(numbers.numbers) == 2
-    run(scenario())
 
 
 def test_no_secret_in_client_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:

@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 from reconciler.diagnostics import Location
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
-from reconciler.manifest import Desired, DesiredNumber, DesiredProfile, DesiredWaba, Space
+from reconciler.manifest import Desired, DesiredNumber, DesiredProfile, DesiredSpace, DesiredWaba
 from reconciler.phone import from_live_digits, parse_phone
 
 
@@ -18,13 +18,13 @@ def want(phone: str, name: str, statuses: tuple[str, ...] = ("CONNECTED",), line
 
 
 def space(space_id: str, *numbers: DesiredNumber, label: str | None = None,
-          waba: DesiredWaba | None = None, isv_code: str | None = None) -> Space:
-    return Space(id=space_id, label=label, isv_code=isv_code, waba=waba,
+          waba: DesiredWaba | None = None, isv_code: str | None = None) -> DesiredSpace:
+    return DesiredSpace(id=space_id, label=label, isv_code=isv_code, waba=waba,
                  source=Location("m.yaml", 3, 9),
                  numbers=MappingProxyType({n.phone.e164: n for n in numbers}))
 
 
-def desired(*spaces: Space) -> Desired:
+def desired(*spaces: DesiredSpace) -> Desired:
     return Desired(spaces=MappingProxyType({s.id: s for s in spaces}), files=("m.yaml",))
 
 

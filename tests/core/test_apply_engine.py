@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from planbuild import desired, space, want
 
-from reconciler.api import Credentials, RetryPolicy, open_client
-from reconciler.api.credentials import StaticCredentials
+from reconciler.api import RetryPolicy
 from reconciler.apply import Outcome, Result, Stop, apply_adds
-from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport
+from reconciler.emulator import EmulatorApp, FaultPlan, open_emulated_client
 from reconciler.emulator.state import EmulatorState, parse_state
 from reconciler.journal import (
     TIME_FORMAT,
@@ -33,7 +32,6 @@ from reconciler.plan import Plan, build_plan
 from reconciler.refresh import refresh
 
 FAST = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.01, max_elapsed=10.0)
-KEY = Credentials("emulator", "emulator-secret")
 ENDPOINT = "http://127.0.0.1"
 REREADS = (0.01, 0.01, 0.01)
 ADD = "AddChatappPhoneNumber"
@@ -57,8 +55,7 @@ def _state(spaces: dict[str, list[str]]) -> EmulatorState:
 def _run(app: EmulatorApp, declared: Desired, journal: Path | Journal,
          **options: Any) -> tuple[Plan, tuple[Outcome, ...]]:
     async def go() -> tuple[Plan, tuple[Outcome, ...]]:
-        async with open_client(ENDPOINT, qps=1000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(KEY), retry=FAST) as client:
+        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
             plan = build_plan(declared, await refresh(client, declared))
             log = journal if isinstance(journal, Journal) else Journal(journal, ENDPOINT)
             with log:
@@ -182,8 +179,7 @@ def test_an_earlier_unsettled_add_that_appears_is_added(tmp_path: Path) -> None:
     doubt = EarlierAdd(Doubt.UNSETTLED, "2026-11-26T12:00:00.000000Z")
 
     async def go() -> tuple[Outcome, ...]:
-        async with open_client(ENDPOINT, qps=1000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(KEY), retry=FAST) as client:
+        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
             plan = build_plan(declared, await refresh(client, declared))
             # The earlier run's add lands now, after the plan was made.
             await client.add_phone_number("100", "86", "13800000001", "A")
@@ -213,8 +209,7 @@ def test_a_refused_re_send_is_decided_by_what_the_space_lists(tmp_path: Path, co
     declared = desired(space("100", want("+86 138 0000 0001", "A")))
 
     async def go() -> tuple[Outcome, ...]:
-        async with open_client(ENDPOINT, qps=1000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(KEY), retry=FAST) as client:
+        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
             plan = build_plan(declared, await refresh(client, declared))
             await client.add_phone_number("100", "86", "13800000001", "A")
             with Journal(tmp_path / "j.jsonl", ENDPOINT) as log:
@@ -231,8 +226,7 @@ def test_a_refused_re_send_never_listed_is_unknown_not_failed(tmp_path: Path) ->
     declared = desired(space("100", want("+86 138 0000 0001", "A")))
 
     async def go() -> tuple[Outcome, ...]:
-        async with open_client(ENDPOINT, qps=1000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(KEY), retry=FAST) as client:
+        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
             plan = build_plan(declared, await refresh(client, declared))
             await client.add_phone_number("100", "86", "13800000001", "A")
             with Journal(tmp_path / "j.jsonl", ENDPOINT) as log:
@@ -262,8 +256,7 @@ def test_a_number_added_meanwhile_in_the_same_space_is_already_present(tmp_path:
     declared = _declared()
 
     async def go() -> tuple[Outcome, ...]:
-        async with open_client(ENDPOINT, qps=1000, transport=InProcessTransport(app),
-                               credentials=StaticCredentials(KEY), retry=FAST) as client:
+        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
             plan = build_plan(declared, await refresh(client, declared))
             # Another apply wins the race for one number after our plan was made.
             await client.add_phone_number("200", "86", "13800000003", "C")

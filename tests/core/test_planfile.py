@@ -21,7 +21,11 @@ def test_round_trip_keeps_everything_apply_needs() -> None:
     assert [a.request() for a in again.adds] == [a.request() for a in plan.adds]
     assert [a.phone for a in again.adds] == [a.phone for a in plan.adds]
     assert [a.source.short for a in again.adds] == [a.source.short for a in plan.adds]
-    assert again.spaces == plan.spaces
+    assert [(s.id, s.label, s.isv_code, s.live_digest, s.reads) for s in again.spaces] == \
+        [(s.id, s.label, s.isv_code, s.live_digest, s.reads) for s in plan.spaces]
+    # Each entry is back in its own space.
+    assert all(entry.space_id == space.id for space in again.spaces
+               for entry in (*space.adds, *space.drift, *space.unmanaged, *space.warnings))
     assert [(d.phone, d.field, d.expected, d.actual) for d in again.drift] == \
         [(d.phone, d.field, d.expected, d.actual) for d in plan.drift]
     assert again.unmanaged == plan.unmanaged

@@ -1,4 +1,4 @@
-"""Renderers against golden files, with no I/O but reading the goldens.
+"""Views against golden files, with no I/O but reading the goldens.
 
 Regenerate after an intended change with ``UPDATE_GOLDEN=1 python -m pytest tests/core`` and
 review the diff like code.
@@ -17,8 +17,9 @@ from planbuild import desired, example_inputs, have, live, live_space, space, wa
 
 from reconciler.plan import Plan, build_plan
 from reconciler.planfile import PlanMeta, dumps
-from reconciler.render import NO_CHANGES, render_markdown, render_text
 from reconciler.schemas import load_schema
+from reconciler.views import GithubView, JsonView, MarkdownView, TextView
+from reconciler.views.wording import NO_CHANGES
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 META = PlanMeta(created_at="2026-11-23T10:00:00Z",
@@ -32,6 +33,14 @@ def example_plan() -> Plan:
 def in_sync_plan() -> Plan:
     return build_plan(desired(space("1", want("+86 138 0000 1234", "Acme"))),
                       live(live_space("1", have("8613800001234", "Acme"))))
+
+
+def render_text(plan: Plan, *, color: bool = False, mask: bool = False) -> str:
+    return TextView(color=color, mask=mask).plan(plan)
+
+
+def render_markdown(plan: Plan, *, mask: bool = False, limit: int = 65_000) -> str:
+    return MarkdownView(mask=mask, limit=limit).plan(plan)
 
 
 RENDERINGS = {
@@ -111,3 +120,20 @@ def test_markdown_escapes_table_breaking_names() -> None:
                       live(live_space("1")))
     rendered = render_markdown(plan)
     assert "A \\| B &lt;script>" in rendered
+
+
+def test_every_view_reads_the_plan_in_time_linear_in_its_size() -> None:
+    """Views iterate the plan's spaces once; nothing regroups a flat list per space (that
+    made the old renderers quadratic: 100,000 adds in 1,000 spaces took tens of seconds)."""
+    spaces = [space(f"{1000 + i}", *(want(f"+86 138 {i:04d} {j:04d}", f"N {i}-{j}")
+                                     for j in range(20)))
+              for i in range(400)]
+    big = build_plan(desired(*spaces), live(*(live_space(s.id) for s in spaces)))
+    # Each space's entries are its own: the grouping is the plan's, not the view's.
+    assert all(len(s.adds) == 20 and {a.space_id for a in s.adds} == {s.id}
+               for s in big.spaces)
+    assert big.adds == tuple(a for s in big.spaces for a in s.adds)
+    for view in (TextView(), MarkdownView(limit=10**9), GithubView()):
+        rendered = view.plan(big)
+        assert rendered.count("+86138") >= 8000
+    assert len(JsonView().plan(big, META)) > 0

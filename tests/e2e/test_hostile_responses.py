@@ -50,6 +50,12 @@ ANSWERS = {
         "RequestId": RID, "Code": "Ram.PermissionDeny",
         "Message": "You are not authorized to perform the operation."}).encode()),
         f"Ram.PermissionDeny: You are not authorized to perform the operation. (RequestId {RID})"),
+    "ram-denial-with-detail": (_http("403 Forbidden", json.dumps({
+        "RequestId": RID, "Code": "Ram.PermissionDeny", "Message": "You are not authorized.",
+        "AccessDeniedDetail": {"AuthAction": "cams:QueryChatappPhoneNumbers",
+                               "NoPermissionType": "ImplicitDeny"}}).encode()),
+        f'(RequestId {RID}; AccessDeniedDetail: {{"AuthAction": '
+        '"cams:QueryChatappPhoneNumbers", "NoPermissionType": "ImplicitDeny"})'),
     "body-shorter-than-announced": (_http("200 OK", b'{"Code": "OK"', length=5000),
                                     "QueryChatappPhoneNumbers"),
     "ten-megabytes": (_http("200 OK", b'{"Code": "OK", "Pad": "' + b"x" * (10 << 20) + b'"}'),

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from reconciler.annotations import annotation
 from reconciler.cli import cli
+from reconciler.views.github import annotation
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((REPO / "examples" / "github-actions").glob("*.yml"))

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class Clock:
         return self.now
 
 
-def make_app(clock: Clock | None = None) -> EmulatorApp:
+def make_app(clock: Callable[[], float] | None = None) -> EmulatorApp:
     state = parse_state({
         "oidc": [{"role_arn": ROLE, "provider_arn": PROVIDER, "token": TOKEN}],
         "spaces": {SPACE: {"numbers": [{"PhoneNumber": "8613800005678",
@@ -106,10 +107,10 @@ def test_sts_refuses_unknown_roles_and_providers(tmp_path: Path, role: str, prov
     assert caught.value.code == code
 
 
-def _call_with(app: EmulatorApp, key: AccessKey) -> httpx.Response:
+def _call_with(app: EmulatorApp, key: AccessKey, clock: Clock) -> httpx.Response:
     call = RpcCall(action="QueryChatappPhoneNumbers", params=(("CustSpaceId", SPACE),),
                    host="127.0.0.1")
-    when = datetime.fromtimestamp(app._wall_clock(), UTC)
+    when = datetime.fromtimestamp(clock(), UTC)
     signed = sign_request(call, key, when, os.urandom(8).hex())
 
     async def go() -> httpx.Response:
@@ -125,13 +126,14 @@ def test_temporary_keys_need_their_security_token(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     key = asyncio.run(source(app, token_file, clock).credentials())
-    assert _call_with(app, key).json()["Code"] == "OK"
+    assert _call_with(app, key, clock).json()["Code"] == "OK"
     without = AccessKey(key.access_key_id, key.access_key_secret, None)
-    assert _call_with(app, without).json()["Code"] == "MissingSecurityToken"
+    assert _call_with(app, without, clock).json()["Code"] == "MissingSecurityToken"
     wrong = AccessKey(key.access_key_id, key.access_key_secret, "CAESwrong")
-    assert _call_with(app, wrong).json()["Code"] == "InvalidSecurityToken.MismatchWithAccessKey"
+    assert _call_with(app, wrong, clock).json()["Code"] == \
+        "InvalidSecurityToken.MismatchWithAccessKey"
     clock.now += 3601
-    assert _call_with(app, key).json()["Code"] == "InvalidSecurityToken.Expired"
+    assert _call_with(app, key, clock).json()["Code"] == "InvalidSecurityToken.Expired"
 
 
 OIDC_ENV = {"ALIBABA_CLOUD_ROLE_ARN": ROLE, "ALIBABA_CLOUD_OIDC_PROVIDER_ARN": PROVIDER}
@@ -157,8 +159,7 @@ def test_half_configured_oidc_is_an_error_and_nothing_is_not_found(tmp_path: Pat
 
 
 def test_plan_authenticates_through_oidc_with_no_access_key(tmp_path: Path, repo: Path) -> None:
-    app = make_app(Clock())
-    app._wall_clock = time.time  # a real server: real time
+    app = make_app(time.time)  # a real server: real time
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     manifest = tmp_path / "m.yaml"

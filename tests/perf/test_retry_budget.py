@@ -7,10 +7,9 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from reconciler.api import Credentials, RetryPolicy, ServerError, ThrottledError, open_client
+from reconciler.api import RetryPolicy, ServerError, ThrottledError
 from reconciler.api.client import CamsClient
-from reconciler.api.credentials import StaticCredentials
-from reconciler.emulator import EmulatorApp, FaultPlan, InProcessTransport
+from reconciler.emulator import EmulatorApp, FaultPlan, open_emulated_client
 from reconciler.emulator.state import parse_state
 
 
@@ -20,9 +19,7 @@ async def _no_sleep(_seconds: float) -> None:
 
 def _client(app: EmulatorApp, policy: RetryPolicy,
             parallelism: int = 8) -> AbstractAsyncContextManager[CamsClient]:
-    return open_client("http://127.0.0.1", qps=10_000, parallelism=parallelism,
-                       transport=InProcessTransport(app), retry=policy,
-                       credentials=StaticCredentials(Credentials("emulator", "emulator-secret")))
+    return open_emulated_client(app, qps=10_000, parallelism=parallelism, retry=policy)
 
 
 def _attempts(faults: FaultPlan) -> tuple[int, type[Exception]]:

@@ -1,0 +1,91 @@
+"""The GitHub view (``--format github``): workflow annotations pinned to manifest lines.
+
+``::error file=F,line=L::message`` lines, which the runner turns into annotations on the pull
+request's diff. Values are escaped as the runner expects (``%``, CR and LF in messages; also
+``:`` and ``,`` in properties). Numbers honour ``mask``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.diagnostics import Diagnostic, Location, Severity
+from reconciler.outcome import Outcome
+from reconciler.plan import Plan
+from reconciler.planfile import PlanMeta
+from reconciler.views.wording import apply_summary, outcome_line, phone, summary_line
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(level: str, message: str, location: Location | None = None,
+               title: str | None = None) -> str:
+    """One workflow command line, e.g. ``::warning file=a.yaml,line=3,col=5::message``."""
+    props = []
+    if location is not None:
+        props.append(f"file={_property(location.file)}")
+        if location.line > 0:
+            props.append(f"line={location.line}")
+            if location.column > 0:
+                props.append(f"col={location.column}")
+    if title:
+        props.append(f"title={_property(title)}")
+    head = f"::{level} {','.join(props)}" if props else f"::{level}"
+    return f"{head}::{_data(message)}"
+
+
+def _listed(value: str | tuple[str, ...] | None) -> str:
+    text = ", ".join(value) if isinstance(value, tuple) else value
+    return text or "(none)"
+
+
+class GithubView:
+    def __init__(self, *, mask: bool = False) -> None:
+        self.mask = mask
+
+    def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
+        """Adds as notices; drift, unmanaged numbers and warnings as warnings; the summary."""
+        def number(e164: str | None) -> str:
+            return phone(e164, self.mask, waba="the WABA")
+
+        lines = []
+        for space in plan.spaces:
+            for add in space.adds:
+                lines.append(annotation(
+                    "notice", f"{number(add.phone.e164)} will be added to space "
+                    f'{add.space_id} as "{add.verified_name}"', add.source, "camsctl: add"))
+            for drift in space.drift:
+                lines.append(annotation(
+                    "warning", f"{number(drift.phone)} in space {drift.space_id}: "
+                    f"{drift.field} is {_listed(drift.actual)}, declared "
+                    f"{_listed(drift.expected)} (reported, never changed)", drift.source,
+                    "camsctl: drift"))
+            for item in space.unmanaged:
+                lines.append(annotation(
+                    "warning", f"{number(item.phone)} in space {item.space_id} is live "
+                    f'("{item.verified_name}", {item.status}) but declared nowhere (never '
+                    "touched)", None, "camsctl: unmanaged"))
+            for warning in space.warnings:
+                lines.append(annotation("warning", f"space {warning.space_id}: "
+                                        f"{warning.message}", warning.source,
+                                        "camsctl: warning"))
+        return "".join(line + "\n" for line in [*lines, summary_line(plan)])
+
+    def outcomes(self, outcomes: Sequence[Outcome]) -> str:
+        """Each add as a notice (settled) or an error (not), at its manifest line."""
+        lines = [annotation("notice" if o.result.settled else "error",
+                            outcome_line(o, self.mask), o.add.source, "camsctl: apply")
+                 for o in outcomes]
+        return "".join(line + "\n" for line in [*lines, apply_summary(outcomes)])
+
+    def diagnostics(self, diagnostics: Sequence[Diagnostic]) -> str:
+        return "".join(annotation(_LEVEL[d.severity], d.message, d.location,
+                                  "camsctl validate") + "\n" for d in diagnostics)

@@ -1,0 +1,67 @@
+"""The words every view shares: how numbers, values, summaries and outcomes read to a person.
+
+Pure. Phone numbers are personal data: every number a person reads goes through
+:func:`phone`, which honours ``mask`` (``--mask-numbers``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from reconciler.outcome import Outcome, Result
+from reconciler.phone import mask_e164
+from reconciler.plan import FieldValue, Plan
+
+NO_CHANGES = "No changes. Live state matches the manifests."
+
+LEGEND = "+ add   ~ drift (reported, never changed)   ? unmanaged (never touched)   ! warning"
+
+
+def phone(e164: str | None, mask: bool, *, waba: str = "WABA") -> str:
+    """A number as a person reads it; ``waba`` names the subject when there is no number."""
+    if e164 is None:
+        return waba
+    return mask_e164(e164) if mask else e164
+
+
+def shown(value: FieldValue, field: str) -> str:
+    """An expected or actual value: statuses bare, other text quoted, lists bracketed."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, tuple):
+        listed = ", ".join(value)
+        return f"one of [{listed}]" if field == "status" else f"[{listed}]"
+    return value if field in ("status", "waba.review_status") else f'"{value}"'
+
+
+def summary_line(plan: Plan) -> str:
+    """The last line of a text plan, the first of a Markdown one."""
+    if not plan.findings():
+        return NO_CHANGES
+    return (f"Plan: {len(plan.adds)} to add, {len(plan.drift)} drifted, "
+            f"{len(plan.unmanaged)} unmanaged.")
+
+
+def outcome_line(outcome: Outcome, mask: bool) -> str:
+    """``+86... (space 123): added (RequestId ...)``, or the reason it did not."""
+    text = f"{phone(outcome.add.phone.e164, mask)} (space {outcome.add.space_id}): " \
+        f"{outcome.result.value}"
+    if outcome.result in (Result.FAILED, Result.UNKNOWN, Result.NOT_SENT):
+        text += f": {outcome.reason}"
+    elif outcome.request_id:
+        text += f" (RequestId {outcome.request_id})"
+    elif outcome.reason:
+        text += f" ({outcome.reason})"
+    return text
+
+
+def apply_summary(outcomes: Sequence[Outcome]) -> str:
+    """``Apply complete: 2 added, 0 failed.``, with the other outcomes counted in between."""
+    counts = Counter(o.result for o in outcomes)
+    middle = "".join(f"{counts[result]} {label}, " for result, label in (
+        (Result.ALREADY_PRESENT, "already present"),
+        (Result.AWAITING_VISIBILITY, "awaiting visibility"),
+        (Result.UNKNOWN, "unknown (re-run apply later)"),
+        (Result.NOT_SENT, "not sent")) if counts[result])
+    return f"Apply complete: {counts[Result.ADDED]} added, {middle}{counts[Result.FAILED]} failed."
