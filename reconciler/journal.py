@@ -11,16 +11,16 @@ never opened through a symlink, and it never holds credentials.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
+
+from reconciler.safefile import UnsafeFile, make_folder, open_regular
 
 DEFAULT_JOURNAL = Path(".camsctl") / "journal.jsonl"
 
@@ -47,32 +47,6 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime(TIME_FORMAT)
 
 
-def make_folder(folder: Path) -> str | None:
-    """Create ``folder`` (and its parents) if needed; why it cannot be, or None."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        return f"{folder} or a folder above it is a file, not a folder"
-    except OSError as exc:
-        return f"cannot create the folder {folder}: {exc.strerror}"
-    return None
-
-
-def _open_regular(path: Path, flags: int) -> int:
-    """An fd on ``path`` that is neither a symlink nor anything but a regular file."""
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
-            raise JournalError(f"{path} is a symbolic link; camsctl never writes through "
-                               "one: point --journal at a plain file") from None
-        raise JournalError(f"cannot open {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise JournalError(f"{path} is not a regular file")
-    return fd
-
-
 class Journal:
     """Appends journal entries durably for one endpoint. Use as a context manager.
 
@@ -84,10 +58,11 @@ class Journal:
         self.path = path
         self.endpoint = endpoint
         self._clock = clock
-        problem = make_folder(path.parent)
-        if problem:
-            raise JournalError(f"cannot create the journal {path}: {problem}")
-        self._fd = _open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        try:
+            make_folder(path.parent)
+            self._fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, "the journal")
+        except UnsafeFile as exc:
+            raise JournalError(str(exc)) from None
         try:
             # A crash mid-write can leave a torn last line; end it, so our entries stand alone.
             size = os.fstat(self._fd).st_size
@@ -217,12 +192,12 @@ def read_journal(path: Path) -> list[dict[str, object]]:
     apply then reports ``already-present``. Raises :class:`JournalError` if the file cannot
     be read at all.
     """
+    if not path.exists() and not path.is_symlink():
+        return []
     try:
-        fd = _open_regular(path, os.O_RDONLY)
-    except JournalError:
-        if not path.exists() and not path.is_symlink():
-            return []
-        raise
+        fd = open_regular(path, os.O_RDONLY, "the journal")
+    except UnsafeFile as exc:
+        raise JournalError(str(exc)) from None
     try:
         with os.fdopen(fd, "rb") as file:
             data = file.read(MAX_READ_BYTES + 1)

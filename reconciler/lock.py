@@ -10,16 +10,14 @@ itself refuses a second add of a number (apply then reports it ``already-present
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from reconciler.journal import make_folder
+from reconciler.safefile import UnsafeFile, make_folder, open_regular
 
 
 class LockError(Exception):
@@ -48,21 +46,11 @@ class ApplyLock:
 
     def _open(self) -> int:
         """The lock file, never through a symlink (it would truncate the link's target)."""
-        problem = make_folder(self.path.parent)
-        if problem:
-            raise LockError(f"cannot create the apply lock {self.path}: {problem}")
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
-                         | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise LockError(f"{self.path} is a symbolic link; camsctl never writes through "
-                                "one: remove it") from None
-            raise LockError(f"cannot open the apply lock {self.path}: {exc.strerror}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise LockError(f"the apply lock {self.path} is not a regular file")
-        return fd
+            make_folder(self.path.parent)
+            return open_regular(self.path, os.O_RDWR | os.O_CREAT, "the apply lock", 0o644)
+        except UnsafeFile as exc:
+            raise LockError(str(exc)) from None
 
     def __enter__(self) -> ApplyLock:
         fd = self._open()

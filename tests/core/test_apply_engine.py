@@ -201,11 +201,11 @@ def test_an_earlier_add_the_service_confirmed_awaits_visibility(tmp_path: Path) 
     assert app.stats.calls[ADD] == 2
 
 
-@pytest.mark.parametrize("code", ["PhoneNumber.AlreadyExists", "InvalidParameter"])
-def test_a_refused_re_send_is_decided_by_what_the_space_lists(tmp_path: Path, code: str) -> None:
-    # An earlier run's add landed long ago elsewhere in time; the service lists it only now.
+def _resend_refused(tmp_path: Path, code: str, visibility_ms: float) -> tuple[Outcome, EmulatorApp]:
+    """An earlier run's add landed; the service lists it only after ``visibility_ms`` and
+    refuses the re-send with ``code``."""
     app = _app(_state({"100": [], "200": []}), exists_code=code,
-                      visibility_delay_ms=30)
+               visibility_delay_ms=visibility_ms)
     declared = desired(space("100", want("+86 138 0000 0001", "A")))
 
     async def go() -> tuple[Outcome, ...]:
@@ -216,23 +216,18 @@ def test_a_refused_re_send_is_decided_by_what_the_space_lists(tmp_path: Path, co
                 return await apply_adds(client, plan, log, reread_delays=(0.05, 0.05),
                                         sent_before={("100", "+8613800000001")})
     [outcome] = asyncio.run(go())
+    return outcome, app
+
+
+@pytest.mark.parametrize("code", ["PhoneNumber.AlreadyExists", "InvalidParameter"])
+def test_a_refused_re_send_is_decided_by_what_the_space_lists(tmp_path: Path, code: str) -> None:
+    outcome, app = _resend_refused(tmp_path, code, visibility_ms=30)
     assert outcome.result is Result.ALREADY_PRESENT
     assert app.stats.rejected[code] == 1
 
 
 def test_a_refused_re_send_never_listed_is_unknown_not_failed(tmp_path: Path) -> None:
-    app = _app(_state({"100": [], "200": []}), exists_code="Some.OtherCode",
-                      visibility_delay_ms=60_000)
-    declared = desired(space("100", want("+86 138 0000 0001", "A")))
-
-    async def go() -> tuple[Outcome, ...]:
-        async with open_emulated_client(app, qps=1000, retry=FAST) as client:
-            plan = build_plan(declared, await refresh(client, declared))
-            await client.add_phone_number("100", "86", "13800000001", "A")
-            with Journal(tmp_path / "j.jsonl", ENDPOINT) as log:
-                return await apply_adds(client, plan, log, reread_delays=REREADS,
-                                        sent_before={("100", "+8613800000001")})
-    [outcome] = asyncio.run(go())
+    outcome, _ = _resend_refused(tmp_path, "Some.OtherCode", visibility_ms=60_000)
     assert outcome.result is Result.UNKNOWN
     assert "Some.OtherCode" in (outcome.reason or "")
 
