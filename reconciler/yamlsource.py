@@ -147,7 +147,10 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
         -> tuple[LocatedDocument | None, list[Diagnostic]]:
     """The general reader: composes PyYAML's node graph (anchors, aliases, merge keys, tags)
     and builds the values from it, reporting every problem located."""
-    loader = _Loader(data)
+    try:
+        loader = _Loader(data)
+    except yaml.YAMLError as exc:  # PyYAML's pure-Python reader checks every character first
+        return None, [_syntax_error(file, exc)]
     try:
         try:
             root = loader.get_single_node()
@@ -276,7 +279,10 @@ def _read_events(file: str, data: bytes | str, budget: int) -> LocatedDocument |
     every error) returns None, and the general reader then reads it, and reports its
     problems, exactly as it always has.
     """
-    loader = _Loader(data)
+    try:
+        loader = _Loader(data)
+    except yaml.YAMLError:
+        return None
     try:
         if loader.yaml_path_resolvers:
             return None
@@ -446,9 +452,10 @@ class _Builder:
             self.errors.append(error(self._loc(node),
                                      f"cannot read this value: {exc.problem or exc}"))
             return None
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
             # PyYAML's constructors raise these for values its resolver matched but cannot
-            # build (a date 2001-13-45, '!!int abc'): the user's data, so a located error.
+            # build (a date 2001-13-45, '!!int abc', an empty '!!int '): the user's data, so a
+            # located error.
             kind = node.tag.rsplit(":", 1)[-1]
             self.errors.append(error(self._loc(node), f"cannot read {node.value!r} as a "
                                      f"{kind}; quote it if it is text"))
