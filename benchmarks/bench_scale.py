@@ -11,7 +11,8 @@ temporary folder, then measured, each in a fresh process so peak memory is its o
   loopback socket with no rate limit and no latency (it runs in this process, sharing the
   machine's cores): wall time and peak RSS of the camsctl process.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py`` (``--sizes 1000 10000``, ``--repeat N``).
+Run: ``.venv/bin/python benchmarks/bench_scale.py`` (``--sizes 1000 10000``, ``--repeat N``,
+``--only validate`` to measure one stage).
 Profile one stage: ``.venv/bin/python benchmarks/bench_scale.py --profile validate
 --sizes 100000`` (needs pyinstrument: ``pip install -e '.[bench]'``).
 """
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from generate import Account, write_account
@@ -110,17 +111,30 @@ def child_build_plan(folder: str) -> None:
     print(json.dumps({"best": min(times), "worst": max(times), "peak_mb": peak / 2**20}))
 
 
-def measure(account: Account, folder: Path) -> dict[str, float]:
-    result: dict[str, float] = {}
-    wall, rss, code = _measure_process([*CAMSCTL, "validate", str(account.manifest)])
-    assert code == 0, "validate failed"
-    result["validate_s"], result["validate_mb"] = wall, rss
+STAGES = ("validate", "build_plan", "plan")
 
+
+def measure(account: Account, folder: Path, stages: Sequence[str] = STAGES) -> dict[str, float]:
+    result: dict[str, float] = {}
+    if "validate" in stages:
+        wall, rss, code = _measure_process([*CAMSCTL, "validate", str(account.manifest)])
+        assert code == 0, "validate failed"
+        result["validate_s"], result["validate_mb"] = wall, rss
+    if "build_plan" in stages:
+        _measure_build_plan(folder, result)
+    if "plan" in stages:
+        _measure_plan(account, result)
+    return result
+
+
+def _measure_build_plan(folder: Path, result: dict[str, float]) -> None:
     out = subprocess.run([sys.executable, __file__, "--child-build-plan", str(folder)],
                          capture_output=True, text=True, check=True, cwd=REPO)
     child = json.loads(out.stdout)
     result["build_plan_s"], result["build_plan_mb"] = child["best"], child["peak_mb"]
 
+
+def _measure_plan(account: Account, result: dict[str, float]) -> None:
     app = EmulatorApp(load_state(account.state), qps=1e9)
     with serve_in_thread(app, "127.0.0.1", 0) as server:
         wall, rss, code = _measure_process([*CAMSCTL, "--endpoint", server.url, "--qps",
@@ -128,7 +142,6 @@ def measure(account: Account, folder: Path) -> dict[str, float]:
     assert code == 0, "plan failed"
     assert app.stats.calls["QueryChatappPhoneNumbers"] == account.spaces
     result["plan_s"], result["plan_mb"] = wall, rss
-    return result
 
 
 def profile(stage: str, account: Account) -> None:
@@ -160,7 +173,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--per-space", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--profile", choices=["validate", "build_plan", "plan"])
+    parser.add_argument("--only", choices=STAGES, action="append",
+                        help="measure only this stage (repeatable); all three by default")
+    parser.add_argument("--profile", choices=STAGES)
     parser.add_argument("--child-build-plan", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_build_plan:
@@ -176,7 +191,7 @@ def main() -> int:
                 profile(args.profile, account)
                 continue
             for attempt in range(args.repeat):
-                result = measure(account, folder)
+                result = measure(account, folder, args.only or STAGES)
                 rows.append((size, account.spaces, result))
                 print(f"[{attempt + 1}/{args.repeat}] {size} numbers: " + ", ".join(
                     f"{k} {v:.3f}" for k, v in result.items()), file=sys.stderr, flush=True)
@@ -190,7 +205,9 @@ def main() -> int:
         spaces = next(s for n, s, _ in rows if n == size)
 
         def cell(key: str, runs: list[dict[str, float]] = runs) -> str:
-            values = [r[key] for r in runs]
+            values = [r[key] for r in runs if key in r]
+            if not values:
+                return "-"
             spread = max(values) - min(values)
             return f"{min(values):.3f} (±{spread:.3f})" if len(values) > 1 \
                 else f"{values[0]:.3f}"

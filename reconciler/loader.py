@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, Location, error, note, sort_key
 from reconciler.manifest import Desired, build_desired, written_phones
-from reconciler.phoneprefetch import PhonePrefetch, parse_phones
+from reconciler.phoneprefetch import PhonePrefetch
 from reconciler.yamlsource import LocatedDocument, parse_yaml
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -89,29 +89,36 @@ def read_manifest(path: Path) -> tuple[LocatedDocument | None, list[Diagnostic]]
 
 
 def load(paths: Sequence[str]) -> LoadResult:
-    """Load every manifest under ``paths`` and build the desired state, collecting all errors."""
-    # Loading creates about ten objects per declared number and frees almost none of them:
-    # the cyclic garbage collector would walk them all again and again for nothing (a fifth
-    # of the time at 100k numbers). Reference counting still frees everything it always did.
-    paused = gc.isenabled()
+    """Load every manifest under ``paths`` and build the desired state, collecting all errors.
+
+    Two effects reach beyond the files, both for speed only: neither changes a result
+    (``tests/test_fast_paths.py``), and both are undone before this returns or raises, whatever
+    the exception. Why, measured with ``camsctl validate`` at 100k numbers
+    (``benchmarks/README.md``):
+
+    - The cyclic garbage collector is paused (a collector the caller had disabled stays so).
+      Loading makes millions of objects and frees almost none, so the collector would walk
+      them again and again for nothing: with it running, a plain manifest takes 3.3 s instead
+      of 2.9 s, and one whose numbers use a merge key (read through PyYAML's node graph)
+      10.0 s instead of 4.6 s. Reference counting still frees what it always did.
+    - When the files hold :data:`~reconciler.phoneprefetch.PREFETCH_MIN_BYTES` or more and a
+      fork is safe (Linux, no other thread, a second core), one forked worker parses most
+      phone numbers on the second core while this process reads the YAML: 2.9 s instead of
+      4.2 s, libphonenumber being the largest single cost. The worker is stopped and reaped.
+    """
+    collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(paths)
+        files, diagnostics = discover(paths)
+        ahead = PhonePrefetch.start([path for path, _ in files])
+        try:
+            return _load_files(paths, files, diagnostics, ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
     finally:
-        if paused:
+        if collecting:
             gc.enable()
-
-
-def _load(paths: Sequence[str]) -> LoadResult:
-    files, diagnostics = discover(paths)
-    # Big manifests: a worker starts parsing their phone numbers now, on the second core,
-    # while this process reads the YAML (the results are the same either way).
-    ahead = PhonePrefetch.start([path for path, _ in files])
-    try:
-        return _load_files(paths, files, diagnostics, ahead)
-    finally:
-        if ahead is not None:
-            ahead.close()
 
 
 def _load_files(paths: Sequence[str], files: list[tuple[Path, bool]],
@@ -139,7 +146,7 @@ def _load_files(paths: Sequence[str], files: list[tuple[Path, bool]],
         documents.append(document)
     if files and not documents and not any(d.is_error for d in diagnostics):
         diagnostics.append(error(Location(", ".join(paths)), "no manifests found"))
-    phones = parse_phones(written_phones(documents), ahead=ahead)
+    phones = ahead.parse(written_phones(documents)) if ahead is not None else {}
     desired, problems = build_desired(documents, phones=phones)
     diagnostics.extend(problems)
     has_errors = any(d.is_error for d in diagnostics)

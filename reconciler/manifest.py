@@ -28,7 +28,7 @@ from reconciler.phone import (
     parse_phone,
 )
 from reconciler.schemas import validator
-from reconciler.yamlsource import LocatedDocument, Path, describe_path
+from reconciler.yamlsource import LocatedDocument, ValuePath, describe_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
 SUPPORTED_VERSION = 1
@@ -360,7 +360,7 @@ def _schema_diagnostics(doc: LocatedDocument) -> list[Diagnostic]:
 
 
 def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
-    path: Path = tuple(err.absolute_path)
+    path: ValuePath = tuple(err.absolute_path)
     where = describe_path(path)
     schema = err.schema if isinstance(err.schema, Mapping) else {}
     here = doc.location(path)
@@ -457,7 +457,7 @@ class _Builder:
                 self._add_space(doc, ("spaces", index), raw, file_statuses,
                                 clean=not schema_errors)
 
-    def _add_space(self, doc: LocatedDocument, path: Path, raw: Mapping[str, object],
+    def _add_space(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                    file_statuses: frozenset[str], clean: bool) -> None:
         space_id = raw.get("id")
         if not isinstance(space_id, str):
@@ -492,7 +492,7 @@ class _Builder:
             if isinstance(waba, Mapping) else None,
         )
 
-    def _number(self, doc: LocatedDocument, path: Path, raw: Mapping[str, object],
+    def _number(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                 space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
         written = raw.get("phone")
         if not isinstance(written, str):

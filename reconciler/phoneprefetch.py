@@ -1,30 +1,27 @@
-"""Parsing many phone numbers on both cores: the loader's speed-up for big manifests.
+"""Parsing a big manifest's phone numbers in a forked worker while the loader reads the YAML.
 
-An edge module (it forks processes and reads files), kept out of the pure core: the loader
-starts a :class:`PhonePrefetch` worker that parses most numbers written in the files while the
-main process reads the YAML, then :func:`parse_phones` gathers everything into a mapping
-"written text -> what :func:`~reconciler.phone.parse_phone` gives it", which the pure
+An edge module (it forks a process and reads files), used by :func:`reconciler.loader.load`
+only, so the pure core never forks; why the loader forks at all is said in ``load``'s
+docstring. :meth:`PhonePrefetch.start` forks the worker as soon as the files are found: it
+guesses the numbers from their ``phone: "..."`` lines and parses a share of them. Then
+:meth:`PhonePrefetch.parse` parses the rest here, takes the worker's results and gives a
+mapping "written text -> what :func:`~reconciler.phone.parse_phone` gives it", which the pure
 ``build_desired`` only looks up. Every result is ``parse_phone``'s own for that exact text, so
-the outcome is the same as parsing one by one; anything that goes wrong here only costs time.
+the outcome is the one of parsing one by one; anything that goes wrong here only costs time.
 """
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import re
 import sys
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
-
-PARALLEL_THRESHOLD = 5_000
-"""Distinct numbers above which :func:`parse_phones` uses a second process."""
 
 _Raw = tuple[str, str, str, bool] | str | None
 
@@ -74,46 +71,6 @@ def _can_fork() -> bool:
     return (cores or 1) > 1
 
 
-def _parse_forked(texts: list[str]) -> dict[str, PhoneNumber | PhoneNumberError] | None:
-    """The results of ``texts``: the first half here, the second in a forked worker at the
-    same time; None if the worker fails (the caller then parses one by one, as usual)."""
-    half = (len(texts) + 1) // 2
-    # A forked child flushes the streams it inherits on exit: flush them first, so nothing
-    # is written twice. Frozen objects are not scanned by the child's garbage collector, so
-    # it does not copy the parent's pages.
-    if not _flush_streams():
-        return None
-    gc.freeze()
-    try:
-        pool = multiprocessing.get_context("fork").Pool(1)
-    except OSError:
-        return None
-    finally:
-        gc.unfreeze()
-    with pool:
-        pending = pool.apply_async(_parse_raw, (texts[half:],))
-        started = time.monotonic()
-        found: dict[str, PhoneNumber | PhoneNumberError] = {}
-        for text in texts[:half]:
-            result = _parse_one(text)
-            if result is not None:
-                found[text] = result
-        # The worker has as much to do: if it is not done long after, it is lost (a worker
-        # that dies leaves its task pending for ever), and the caller parses here.
-        patience = 5.0 + 4 * (time.monotonic() - started)
-        try:
-            theirs = pending.get(timeout=patience)
-        except Exception:  # the worker died, timed out, or could not send: parse here instead
-            return None
-    if len(theirs) != len(texts) - half:
-        return None
-    for text, raw in zip(texts[half:], theirs, strict=True):
-        decoded = _from_raw(raw)
-        if decoded is not None:
-            found[text] = decoded
-    return found
-
-
 PREFETCH_MIN_BYTES = 256 * 1024
 """Manifest bytes (some 3,500 numbers) from which :class:`PhonePrefetch` starts a worker."""
 
@@ -152,7 +109,8 @@ def _prefetch_into(connection: Any, files: list[str]) -> None:
 
 class PhonePrefetch:
     """Numbers parsed ahead in a forked worker, on the second core, while the caller reads and
-    checks the YAML; :func:`parse_phones` takes the results and parses the remaining share."""
+    checks the YAML; :meth:`parse` parses the remaining share and takes the worker's results.
+    The caller must :meth:`close` it, whatever happens."""
 
     def __init__(self, process: Any, connection: Any) -> None:
         self._process = process
@@ -182,7 +140,26 @@ class PhonePrefetch:
             send.close()
         return cls(process, receive)
 
-    def results(self) -> list[tuple[str, _Raw]] | None:
+    def parse(self, texts: Iterable[str]) -> dict[str, PhoneNumber | PhoneNumberError]:
+        """What :func:`parse_phone` returns (or the :class:`PhoneNumberError` it raises) for
+        ``texts``: the share the worker left, parsed here, then whatever the worker parsed.
+
+        Texts the worker missed or lost (a wrong guess, a dead worker) are left out, and so are
+        texts whose parse raised anything else: the caller parses those itself.
+        """
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, PhoneNumber | PhoneNumberError] = {}
+        for text in unique[int(len(unique) * PREFETCH_SHARE):]:
+            result = _parse_one(text)
+            if result is not None:
+                found[text] = result
+        for text, raw in self._results() or []:
+            decoded = _from_raw(raw)
+            if decoded is not None:
+                found.setdefault(text, decoded)
+        return found
+
+    def _results(self) -> list[tuple[str, _Raw]] | None:
         """The worker's results, waiting for them; None if it died without sending them."""
         try:
             while not self._connection.poll(0.05):
@@ -211,43 +188,3 @@ def _flush_streams() -> bool:
     except (OSError, ValueError):
         return False
     return True
-
-
-def _with_prefetched(unique: list[str], ahead: PhonePrefetch) \
-        -> dict[str, PhoneNumber | PhoneNumberError] | None:
-    """Results for ``unique``: the worker's share from ``ahead``, the rest parsed here."""
-    found: dict[str, PhoneNumber | PhoneNumberError] = {}
-    for text in unique[int(len(unique) * PREFETCH_SHARE):]:
-        result = _parse_one(text)
-        if result is not None:
-            found[text] = result
-    theirs = ahead.results()
-    if theirs is None:
-        return None
-    for text, raw in theirs:
-        if text in found:
-            continue
-        decoded = _from_raw(raw)
-        if decoded is not None:
-            found[text] = decoded
-    return found
-
-
-def parse_phones(texts: Iterable[str], ahead: PhonePrefetch | None = None) \
-        -> dict[str, PhoneNumber | PhoneNumberError]:
-    """What :func:`parse_phone` returns (or the :class:`PhoneNumberError` it raises) for each
-    text, to look up instead of calling it, for many numbers at once.
-
-    Above :data:`PARALLEL_THRESHOLD` distinct texts, and where a second core and a safe fork
-    are available, half of them are parsed in a worker process at the same time; otherwise
-    (and for texts that raise anything else) the result is left out, and the caller parses
-    them itself. Either way each text gets exactly what ``parse_phone`` gives it.
-    """
-    unique = list(dict.fromkeys(texts))
-    if ahead is not None:
-        found = _with_prefetched(unique, ahead)
-        if found is not None:
-            return found
-    if len(unique) <= PARALLEL_THRESHOLD or not _can_fork():
-        return {}
-    return _parse_forked(unique) or {}

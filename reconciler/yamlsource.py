@@ -35,7 +35,8 @@ from reconciler.diagnostics import Diagnostic, Location, error
 # libyaml's C parser is several times faster than the pure-Python one; both give the same nodes.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-Path = tuple[str | int, ...]
+ValuePath = tuple[str | int, ...]
+"""Where a value sits in a document: the mapping keys and list indexes from the root."""
 
 MAX_DEPTH = 64
 """Deepest nesting accepted; far beyond any manifest, and it stops recursive aliases."""
@@ -60,7 +61,7 @@ class ScalarSource:
 _T = TypeVar("_T")
 
 
-class _LazyTable(Mapping[Path, _T]):
+class _LazyTable(Mapping[ValuePath, _T]):
     """A read-only table by path whose entries are made from compact raw records on demand.
 
     A 100k-number manifest has some 600k paths, and almost none of them is ever looked up (only
@@ -70,21 +71,21 @@ class _LazyTable(Mapping[Path, _T]):
 
     __slots__ = ("_make", "_raw")
 
-    def __init__(self, raw: dict[Path, Any], make: Callable[[Any], _T]) -> None:
+    def __init__(self, raw: dict[ValuePath, Any], make: Callable[[Any], _T]) -> None:
         self._raw = raw
         self._make = make
 
-    def __getitem__(self, path: Path) -> _T:
+    def __getitem__(self, path: ValuePath) -> _T:
         return self._make(self._raw[path])
 
-    def get(self, path: Path, default: Any = None) -> Any:
+    def get(self, path: ValuePath, default: Any = None) -> Any:
         raw = self._raw.get(path)
         return default if raw is None else self._make(raw)
 
     def __contains__(self, path: object) -> bool:
         return path in self._raw
 
-    def __iter__(self) -> Iterator[Path]:
+    def __iter__(self) -> Iterator[ValuePath]:
         return iter(self._raw)
 
     def __len__(self) -> int:
@@ -97,11 +98,11 @@ class LocatedDocument:
 
     file: str
     value: object
-    value_locations: Mapping[Path, Location] = field(default_factory=dict)
-    key_locations: Mapping[Path, Location] = field(default_factory=dict)
-    scalars: Mapping[Path, ScalarSource] = field(default_factory=dict)
+    value_locations: Mapping[ValuePath, Location] = field(default_factory=dict)
+    key_locations: Mapping[ValuePath, Location] = field(default_factory=dict)
+    scalars: Mapping[ValuePath, ScalarSource] = field(default_factory=dict)
 
-    def location(self, path: Path) -> Location:
+    def location(self, path: ValuePath) -> Location:
         """Where the value at ``path`` was written, or its nearest written ancestor."""
         probe = path
         while probe:
@@ -111,7 +112,7 @@ class LocatedDocument:
             probe = probe[:-1]
         return self.value_locations.get((), Location(self.file, 1, 1))
 
-    def key_location(self, path: Path) -> Location:
+    def key_location(self, path: ValuePath) -> Location:
         """Where the mapping key ending ``path`` was written (falls back to its value)."""
         return self.key_locations.get(path) or self.location(path)
 
@@ -146,7 +147,10 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
         -> tuple[LocatedDocument | None, list[Diagnostic]]:
     """The general reader: composes PyYAML's node graph (anchors, aliases, merge keys, tags)
     and builds the values from it, reporting every problem located."""
-    loader = _Loader(data)
+    try:
+        loader = _Loader(data)
+    except yaml.YAMLError as exc:  # PyYAML's pure-Python reader checks every character first
+        return None, [_syntax_error(file, exc)]
     try:
         try:
             root = loader.get_single_node()
@@ -275,7 +279,10 @@ def _read_events(file: str, data: bytes | str, budget: int) -> LocatedDocument |
     every error) returns None, and the general reader then reads it, and reports its
     problems, exactly as it always has.
     """
-    loader = _Loader(data)
+    try:
+        loader = _Loader(data)
+    except yaml.YAMLError:
+        return None
     try:
         if loader.yaml_path_resolvers:
             return None
@@ -313,9 +320,9 @@ class _EventReader:
         self._claimed: Mapping[str, object] | None = None if None in resolvers else resolvers
         self._budget = budget
         self._constructor = SafeConstructor()
-        self.values: dict[Path, tuple[int, int]] = {}
-        self.keys: dict[Path, tuple[int, int]] = {}
-        self.scalars: dict[Path, tuple[str, str | None, str]] = {}
+        self.values: dict[ValuePath, tuple[int, int]] = {}
+        self.keys: dict[ValuePath, tuple[int, int]] = {}
+        self.scalars: dict[ValuePath, tuple[str, str | None, str]] = {}
 
     def read_document(self) -> object:
         next_event = self._next
@@ -333,7 +340,7 @@ class _EventReader:
             return str(self._resolve(ScalarNode, value, implicit))
         return _STR_TAG
 
-    def _node(self, event: Any, path: Path, depth: int) -> object:
+    def _node(self, event: Any, path: ValuePath, depth: int) -> object:
         self._budget -= 1
         if self._budget < 0 or depth > MAX_DEPTH or event.anchor is not None:
             raise _Unusual
@@ -348,7 +355,7 @@ class _EventReader:
             return self._sequence(path, depth)
         raise _Unusual
 
-    def _scalar(self, event: Any, path: Path) -> object:
+    def _scalar(self, event: Any, path: ValuePath) -> object:
         if event.tag is not None:
             raise _Unusual
         value: str = event.value
@@ -362,7 +369,7 @@ class _EventReader:
         except Exception:
             raise _Unusual from None
 
-    def _sequence(self, path: Path, depth: int) -> list[object]:
+    def _sequence(self, path: ValuePath, depth: int) -> list[object]:
         next_event = self._next
         items: list[object] = []
         depth += 1
@@ -372,7 +379,7 @@ class _EventReader:
                 return items
             items.append(self._node(event, (*path, len(items)), depth))
 
-    def _mapping(self, path: Path, depth: int) -> dict[str, object]:
+    def _mapping(self, path: ValuePath, depth: int) -> dict[str, object]:
         next_event = self._next
         keys = self.keys
         result: dict[str, object] = {}
@@ -400,9 +407,9 @@ class _Builder:
     def __init__(self, document: LocatedDocument, budget: int) -> None:
         self._doc = document
         self._budget = budget
-        self._values: dict[Path, Location] = {}
-        self._keys: dict[Path, Location] = {}
-        self._scalars: dict[Path, ScalarSource] = {}
+        self._values: dict[ValuePath, Location] = {}
+        self._keys: dict[ValuePath, Location] = {}
+        self._scalars: dict[ValuePath, ScalarSource] = {}
         document.value_locations = self._values
         document.key_locations = self._keys
         document.scalars = self._scalars
@@ -412,7 +419,7 @@ class _Builder:
     def _loc(self, node: Node) -> Location:
         return _location(self._doc.file, node.start_mark)
 
-    def build(self, node: Node, path: Path, depth: int) -> object:
+    def build(self, node: Node, path: ValuePath, depth: int) -> object:
         self._budget -= 1
         if self._budget < 0:
             raise _Abort(error(self._loc(node),
@@ -434,7 +441,7 @@ class _Builder:
             return self._mapping(node, path, depth)
         raise _Abort(error(self._loc(node), "unsupported YAML node"))
 
-    def _scalar(self, node: ScalarNode, path: Path) -> object:
+    def _scalar(self, node: ScalarNode, path: ValuePath) -> object:
         self._scalars[path] = ScalarSource(text=node.value, quoted=node.style in ("'", '"'),
                                                tag=node.tag)
         if node.tag == _STR_TAG:
@@ -445,9 +452,10 @@ class _Builder:
             self.errors.append(error(self._loc(node),
                                      f"cannot read this value: {exc.problem or exc}"))
             return None
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
             # PyYAML's constructors raise these for values its resolver matched but cannot
-            # build (a date 2001-13-45, '!!int abc'): the user's data, so a located error.
+            # build (a date 2001-13-45, '!!int abc', an empty '!!int '): the user's data, so a
+            # located error.
             kind = node.tag.rsplit(":", 1)[-1]
             self.errors.append(error(self._loc(node), f"cannot read {node.value!r} as a "
                                      f"{kind}; quote it if it is text"))
@@ -480,7 +488,7 @@ class _Builder:
                 yield key_node, value_node, False
         yield from merged
 
-    def _mapping(self, node: MappingNode, path: Path, depth: int) -> dict[str, object]:
+    def _mapping(self, node: MappingNode, path: ValuePath, depth: int) -> dict[str, object]:
         result: dict[str, object] = {}
         first_seen: dict[str, Location] = {}
         for key_node, value_node, merged in self._entries(node, depth):
@@ -505,7 +513,7 @@ class _Builder:
         return result
 
 
-def describe_path(path: Path) -> str:
+def describe_path(path: ValuePath) -> str:
     """``spaces[0].numbers[1].phone`` for a path, for messages."""
     text = ""
     for part in path:

@@ -6,9 +6,12 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
 
+import reconciler.yamlsource
 from reconciler.loader import load
 from reconciler.manifest import DesiredProfile, DesiredWaba
+from reconciler.yamlsource import parse_yaml
 
 
 def _write(tmp_path: Path, name: str, text: str) -> str:
@@ -146,3 +149,25 @@ def test_the_model_is_immutable(repo: Path, monkeypatch: pytest.MonkeyPatch) -> 
         desired.spaces["1"] = desired.spaces["293483938849493"]  # type: ignore[index]
     with pytest.raises(AttributeError):
         desired.spaces["293483938849493"].label = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("tag", ["!!int", "!!float", "!!bool", "!!timestamp"])
+def test_an_empty_typed_scalar_is_a_located_error(tag: str) -> None:
+    # Found by tests/test_fast_paths.py: PyYAML's int constructor raised IndexError on ''.
+    document, problems = parse_yaml("m.yaml", f"version: 1\nx-v: [{tag} ]\n")
+    assert document is None
+    assert [(p.location.line, p.location.column) for p in problems] == [(2, 7)]
+    assert "quote it if it is text" in problems[0].message
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+def test_a_control_character_is_a_yaml_error_whatever_the_parser(
+        parser: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PyYAML's pure-Python reader refuses such characters when the loader is made, before
+    # any parsing: found by tests/test_fast_paths.py, where it escaped as an exception.
+    if parser == "pure-python":
+        monkeypatch.setattr(reconciler.yamlsource, "_Loader", yaml.SafeLoader)
+    document, problems = parse_yaml("m.yaml", "version: 1\nx-v: \x1f\n")
+    assert document is None
+    [problem] = problems
+    assert problem.message.startswith("YAML error: unacceptable character #x001f")
