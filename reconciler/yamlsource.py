@@ -17,7 +17,6 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.error import Mark, MarkedYAMLError
 from yaml.events import (
-    AliasEvent,
     DocumentEndEvent,
     DocumentStartEvent,
     MappingEndEvent,
@@ -31,6 +30,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.diagnostics import Diagnostic, Location, error
+from reconciler.yamldepth import nesting_error, too_deep_message
 
 # libyaml's C parser is several times faster than the pure-Python one; both give the same nodes.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -157,7 +157,7 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
         finally:
             loader.dispose()
     except (yaml.YAMLError, RecursionError) as exc:
-        too_deep = _nesting_error(file, text, data)
+        too_deep = nesting_error(file, text, data, fast=_Loader, limit=MAX_DEPTH)
         if too_deep is not None:
             return None, [too_deep]
         if isinstance(exc, RecursionError):
@@ -178,78 +178,7 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
 
 
 def _too_deep(location: Location) -> Diagnostic:
-    return error(location, f"the YAML is nested more than {MAX_DEPTH} levels deep")
-
-
-def _nesting_error(file: str, text: str, data: bytes | str) -> Diagnostic | None:
-    """The located error for nesting beyond :data:`MAX_DEPTH`, if the text has it before its
-    first syntax error; else None. Called only when composing failed.
-
-    Parsers bound nesting themselves, each in its own way: libyaml as bundled by PyYAML 6.0.4
-    stops at 1,000 levels with a scanner error of its own, and its scanner reads up to a line
-    ahead of the events it has given, so that error can come before any event deeper than our
-    bound; earlier builds overflow the stack while composing. So the depth is counted here on
-    the events, the way :meth:`_Builder.build` counts it. When the fast parser stopped right
-    after enough opening indicators to hide the bound, the text up to that point is read again
-    with PyYAML's pure-Python parser, which has no bound of its own (slower, so only then).
-    """
-    walk = _DepthWalk(file)
-    walk.run(_Loader(data))
-    if walk.found is not None or walk.failed_at is None or _Loader is yaml.SafeLoader:
-        return walk.found
-    unread = text[walk.read_to:walk.failed_at + 1]
-    if walk.depth + sum(map(unread.count, "[{-?:")) <= MAX_DEPTH:
-        return None
-    exact = _DepthWalk(file)
-    exact.run(yaml.SafeLoader(text[:walk.failed_at + 1]))
-    return exact.found
-
-
-class _DepthWalk:
-    """Counts open collections over a parser's events, up to the first node too deep."""
-
-    def __init__(self, file: str) -> None:
-        self._file = file
-        self.found: Diagnostic | None = None
-        self.depth = 0
-        self.read_to = 0
-        """Index of the text just after the last event the parser gave."""
-        self.failed_at: int | None = None
-        """Index where the parser failed, if it did."""
-
-    def run(self, parser: yaml.SafeLoader) -> None:
-        next_event: Callable[[], Any] = parser.get_event  # untyped events
-        # Per open collection, what its next node is: an item, a mapping key or a mapping
-        # value. The builder charges depth to items and values only, never to keys.
-        open_collections: list[str] = []
-        try:
-            while (event := next_event()) is not None:
-                kind = type(event)
-                if kind in _NODE_EVENTS and open_collections:
-                    awaited = open_collections[-1]
-                    if awaited != "key" and len(open_collections) > MAX_DEPTH:
-                        self.found = _too_deep(_location(self._file, event.start_mark))
-                        return
-                    if awaited != "item":
-                        open_collections[-1] = "value" if awaited == "key" else "key"
-                if kind is MappingStartEvent:
-                    open_collections.append("key")
-                elif kind is SequenceStartEvent:
-                    open_collections.append("item")
-                elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                    open_collections.pop()
-                self.read_to = event.end_mark.index
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            self.failed_at = self.read_to if mark is None else mark.index
-        except yaml.YAMLError:
-            self.failed_at = self.read_to
-        finally:
-            parser.dispose()
-        self.depth = len(open_collections)
-
-
-_NODE_EVENTS = (ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent)
+    return error(location, too_deep_message(MAX_DEPTH))
 
 
 def _syntax_error(file: str, exc: yaml.YAMLError) -> Diagnostic:
