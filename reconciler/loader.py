@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,27 +58,50 @@ def discover(paths: Sequence[str]) -> tuple[list[tuple[Path, bool]], list[Diagno
                 below.extend(Path(folder) / name for name in files
                              if name.endswith(_SUFFIXES) and not name.startswith("."))
             for file in sorted(below):
-                if file.resolve() not in seen:
+                kind = _not_regular(file)
+                if kind is not None:  # a FIFO would hang the read: say so, read the rest
+                    problems.append(note(Location(_display(file)), f"skipped: {kind}"))
+                elif file.resolve() not in seen:
                     seen.add(file.resolve())
                     found.append((file, False))
         elif path.is_file():
             if path.resolve() not in seen:
                 seen.add(path.resolve())
                 found.append((path, True))
+        elif path.exists() or path.is_symlink():
+            problems.append(error(Location(raw), _not_regular(path) or "not a regular file"))
         else:
             problems.append(error(Location(raw), "no such file or directory"))
     return found, problems
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why ``path`` is no file to read (a FIFO, a device, a broken or looping link), or None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) \
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
+    return f"not a regular file ({kind})"
 
 
 def read_manifest(path: Path) -> tuple[LocatedDocument | None, list[Diagnostic]]:
     """Read and parse one file, bounded in size; errors are located in that file."""
     name = _display(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [error(Location(name), f"the file is {size:,} bytes; manifests are "
-                                f"limited to {MAX_FILE_BYTES:,} bytes: split it")]
-        raw = path.read_bytes()
+        # Non-blocking, then checked: a FIFO put in the file's place must not hang the read.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                return None, [error(Location(name), "not a regular file")]
+            if status.st_size > MAX_FILE_BYTES:
+                return None, [error(Location(name), f"the file is {status.st_size:,} bytes; "
+                                    f"manifests are limited to {MAX_FILE_BYTES:,} bytes: "
+                                    "split it")]
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return None, [error(Location(name), f"cannot read the file: {exc.strerror or exc}")]
     try:
