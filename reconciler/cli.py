@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -452,5 +453,24 @@ def import_(ctx: click.Context, spaces: tuple[str, ...], isv_code: str | None,
 cli.add_command(emulator)
 
 
+def _where(exc: BaseException) -> str:
+    """`` at reconciler/x.py:12``: the innermost line of camsctl's own code the error passed."""
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)
+              if "reconciler" in Path(frame.f_code.co_filename).parts]
+    if not frames:
+        return ""
+    code = frames[-1].f_code
+    return f" in {Path(code.co_filename).name}, {code.co_name}()"
+
+
 def main() -> None:
-    cli(prog_name="camsctl")
+    """The console script. Last resort: an error nothing else caught ends as one line and
+    exit 1, never a traceback; its type and place only (its text could hold anything read,
+    secrets included), the traceback itself with -vv."""
+    try:
+        cli(prog_name="camsctl")
+    except Exception as exc:
+        logging.getLogger("camsctl").debug("unexpected failure", exc_info=True)
+        click.echo(f"Error: camsctl stopped on an unexpected {type(exc).__name__}{_where(exc)}. "
+                   "Run it again with -vv for the details, and please report them.", err=True)
+        sys.exit(1)

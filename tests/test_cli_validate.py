@@ -102,3 +102,31 @@ def test_a_named_fifo_or_link_loop_is_one_clear_error(tmp_path: Path, kind: str)
     assert done.stderr.startswith(f"{path}: error: ")
     assert "FIFO" in done.stderr if kind == "fifo" else "symbolic links" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("verbose", [(), ("-vv",)], ids=["quiet", "vv"])
+def test_an_unexpected_error_is_one_line_and_exit_1_never_a_traceback(
+        verbose: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    import reconciler.cli
+
+    def broken(paths: object) -> object:
+        raise RuntimeError("secret-looking text that must not be printed")
+    monkeypatch.setattr(reconciler.cli, "load", broken)
+    monkeypatch.setattr(sys, "argv", ["camsctl", *verbose, "validate", "examples"])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # -vv installs a fresh handler
+    with pytest.raises(SystemExit) as ended:
+        reconciler.cli.main()
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    # The innermost place in camsctl's own code: where the error came into it.
+    assert err.splitlines()[-1] == ("Error: camsctl stopped on an unexpected RuntimeError in "
+                                    "cli.py, load_or_exit(). Run it again with -vv for the "
+                                    "details, and please report them.")
+    if verbose:
+        assert "Traceback" in err  # the details, only when asked for
+    else:
+        assert "Traceback" not in err
+        assert "secret-looking" not in err
