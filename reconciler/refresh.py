@@ -16,6 +16,7 @@ from functools import partial
 from types import MappingProxyType
 
 from reconciler.api import CamsClient, CamsError, ListedNumber
+from reconciler.api.errors import is_account_wide
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
 from reconciler.manifest import Desired, DesiredSpace
 from reconciler.phone import PhoneNumber, from_live_digits
@@ -106,7 +107,18 @@ async def _read_all(client: CamsClient, plans: list[_Reads], progress: Progress 
             progress(f"refreshed {done}/{len(plans)} spaces")
         return space
 
-    results = await asyncio.gather(*(one(r) for r in plans), return_exceptions=True)
+    # One space first: a failure no space could escape (credentials refused, no route to the
+    # endpoint) then ends the run after one call and its retries, with one error, instead of
+    # one identical error per space, each spending a call of the account's quota.
+    results: list[LiveSpace | BaseException] = []
+    if plans:
+        try:
+            results.append(await one(plans[0]))
+        except CamsError as exc:
+            if is_account_wide(exc):
+                raise
+            results.append(exc)
+    results += await asyncio.gather(*(one(r) for r in plans[1:]), return_exceptions=True)
     failures: dict[str, CamsError] = {}
     spaces: dict[str, LiveSpace] = {}
     for reads, result in zip(plans, results, strict=True):

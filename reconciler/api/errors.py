@@ -190,3 +190,14 @@ def classify_answer(
     if answer.code.startswith(AUTHENTICATION_CODE_PREFIXES):
         return AuthenticationError(operation, answer)
     return ApiError(operation, answer)
+
+
+def is_account_wide(error: CamsError) -> bool:
+    """Whether ``error`` cannot be specific to the one space a call was about, so every other
+    call would meet it too: credentials refused, the product not subscribed, a RAM denial of
+    the action, or an endpoint that cannot be reached at all (DNS, connect, TLS)."""
+    if isinstance(error, AuthenticationError):
+        return True
+    if isinstance(error, ApiError):
+        return error.code.startswith("Product.Unsubscript") or error.answer.is_denial
+    return isinstance(error, NetworkError) and not error.request_sent

@@ -1,0 +1,50 @@
+"""A failure no space could escape ends the run after one call, with one error (toward issue 13).
+
+Before, a wrong secret or a dead endpoint gave one identical error per space, each spending a
+call of the account's quota (and, for a dead endpoint, its retries).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from e2ekit import APPROVED_WABA, Camsctl, EmulatorFactory, declared, manifest, write_yaml
+
+SPACES = 30
+
+
+def _fleet(root: Path) -> tuple[dict[str, object], Path]:
+    ids = [str(350000000000000 + i) for i in range(1, SPACES + 1)]
+    state = {"spaces": {sid: {"waba": APPROVED_WABA, "numbers": []} for sid in ids}}
+    path = write_yaml(root / "manifests" / "fleet.yaml", manifest(*(
+        {"id": sid, "numbers": [declared(f"+86 139 {i:04d} 0001", f"Line {i}")]}
+        for i, sid in enumerate(ids, start=1))))
+    return state, path
+
+
+def test_a_wrong_secret_costs_one_call_and_gives_one_error(
+        serve: EmulatorFactory, camsctl: Camsctl, tmp_path: Path) -> None:
+    state, manifests = _fleet(tmp_path)
+    emulator = serve(state)
+    camsctl.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "not-the-secret"
+    for command in (("plan", str(manifests)), ("apply", str(manifests), "--auto-approve")):
+        before = emulator.stats()["total_calls"]
+        run = camsctl.run(emulator, *command)
+        assert run.returncode == 1
+        errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "SignatureDoesNotMatch" in errors[0], run.stderr
+        assert "space 35" not in run.stderr  # not one line per space
+        assert emulator.stats()["total_calls"] - before == 1
+    assert emulator.adds_sent() == 0
+
+
+def test_a_dead_endpoint_gives_one_error(camsctl: Camsctl, tmp_path: Path,
+                                         serve: EmulatorFactory) -> None:
+    state, manifests = _fleet(tmp_path)
+    emulator = serve(state)
+    run = camsctl.run(emulator, "--endpoint", "http://127.0.0.1:1", "--timeout", "2", "plan",
+                      str(manifests))
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "cannot connect to 127.0.0.1:1" in errors[0], run.stderr
+    assert run.stderr.count("cannot connect") == 1
