@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from reconciler import __version__
+from reconciler.api.operations import Operation
 from reconciler.diagnostics import Location
 from reconciler.phone import PhoneNumberError, parse_phone
 from reconciler.plan import (
@@ -67,8 +68,8 @@ def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
         "summary": plan.summary(),
         "spaces": [{"id": s.id, "label": s.label, "isv_code": s.isv_code,
                     "live_digest": s.live_digest,
-                    "reads": {"numbers": "ChatappSyncPhoneNumber" if s.reads.sync
-                              else "QueryChatappPhoneNumbers",
+                    "reads": {"numbers": Operation.SYNC_PHONE_NUMBERS.value if s.reads.sync
+                              else Operation.LIST_PHONE_NUMBERS.value,
                               "waba": s.reads.waba, "profiles": list(s.reads.profiles)}}
                    for s in plan.spaces],
         "changes": [{"action": "add", "space": a.space_id, "phone": a.phone.e164,
@@ -196,7 +197,7 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
                 isv_code=_opt_str(space.get("isv_code"), "space isv_code"),
                 live_digest=_str(space.get("live_digest"), "live_digest"),
                 reads=SpaceReads(
-                    sync=reads.get("numbers") == "ChatappSyncPhoneNumber",
+                    sync=reads.get("numbers") == Operation.SYNC_PHONE_NUMBERS,
                     waba=reads.get("waba") is True,
                     profiles=tuple(_str(p, "profile phone")
                                    for p in _list(reads.get("profiles", []), "profiles")))))

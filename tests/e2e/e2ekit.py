@@ -178,6 +178,17 @@ def live(digits: str, name: str, status: str = "CONNECTED") -> dict[str, str]:
 APPROVED_WABA = {"Id": "20000000000001", "Name": "Test WABA", "AccountReviewStatus": "APPROVED"}
 
 
+def one_number_fleet(root: Path, spaces: int, base: int) -> tuple[dict[str, Any], Path]:
+    """``spaces`` empty spaces (ids ``base + 1``...) each declaring one missing number, and
+    their manifest: the state document and the manifest's path."""
+    ids = [str(base + i) for i in range(1, spaces + 1)]
+    state = {"spaces": {sid: {"waba": APPROVED_WABA, "numbers": []} for sid in ids}}
+    path = write_yaml(root / "manifests" / "fleet.yaml", manifest(*(
+        {"id": sid, "numbers": [declared(f"+86 139 {i:04d} 0001", f"Line {i}")]}
+        for i, sid in enumerate(ids, start=1))))
+    return state, path
+
+
 def journal_entries(path: Path) -> list[dict[str, Any]]:
     """The journal's entries; a torn last line (a kill mid-write) is left out."""
     if not path.exists():

@@ -33,6 +33,7 @@ from e2ekit import (
     journal_entries,
     live,
     manifest,
+    one_number_fleet,
     write_yaml,
 )
 
@@ -286,18 +287,9 @@ def _run_with_file_size_limit(camsctl: Camsctl, emulator: Emulator, limit: int,
                           timeout=RUN_TIMEOUT, check=False, preexec_fn=limit_files)
 
 
-def _fleet(root: Path, spaces: int) -> tuple[dict[str, Any], Path]:
-    ids = [str(330000000000000 + i) for i in range(1, spaces + 1)]
-    state = {"spaces": {sid: {"waba": APPROVED_WABA, "numbers": []} for sid in ids}}
-    manifests = write_yaml(root / "manifests" / "fleet.yaml", manifest(*(
-        {"id": sid, "numbers": [declared(f"+86 139 {i:04d} 0001", f"Line {i}")]}
-        for i, sid in enumerate(ids, start=1))))
-    return state, manifests
-
-
 def test_a_journal_that_fills_up_stops_every_later_add_and_reports_each(
         serve: EmulatorFactory, camsctl: Camsctl, tmp_path: Path) -> None:
-    state, manifests = _fleet(tmp_path, 6)
+    state, manifests = one_number_fleet(tmp_path, 6, base=330000000000000)
     emulator = serve(state)
     # Room for about four entries: two adds announced and settled, or so.
     run = _run_with_file_size_limit(camsctl, emulator, 800, "--parallelism", "1", "apply",

@@ -8,23 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2ekit import APPROVED_WABA, Camsctl, EmulatorFactory, declared, manifest, write_yaml
+from e2ekit import Camsctl, EmulatorFactory, one_number_fleet
 
 SPACES = 30
 
 
-def _fleet(root: Path) -> tuple[dict[str, object], Path]:
-    ids = [str(350000000000000 + i) for i in range(1, SPACES + 1)]
-    state = {"spaces": {sid: {"waba": APPROVED_WABA, "numbers": []} for sid in ids}}
-    path = write_yaml(root / "manifests" / "fleet.yaml", manifest(*(
-        {"id": sid, "numbers": [declared(f"+86 139 {i:04d} 0001", f"Line {i}")]}
-        for i, sid in enumerate(ids, start=1))))
-    return state, path
-
-
 def test_a_wrong_secret_costs_one_call_and_gives_one_error(
         serve: EmulatorFactory, camsctl: Camsctl, tmp_path: Path) -> None:
-    state, manifests = _fleet(tmp_path)
+    state, manifests = one_number_fleet(tmp_path, SPACES, base=350000000000000)
     emulator = serve(state)
     camsctl.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = "not-the-secret"
     for command in (("plan", str(manifests)), ("apply", str(manifests), "--auto-approve")):
@@ -40,7 +31,7 @@ def test_a_wrong_secret_costs_one_call_and_gives_one_error(
 
 def test_a_dead_endpoint_gives_one_error(camsctl: Camsctl, tmp_path: Path,
                                          serve: EmulatorFactory) -> None:
-    state, manifests = _fleet(tmp_path)
+    state, manifests = one_number_fleet(tmp_path, SPACES, base=350000000000000)
     emulator = serve(state)
     run = camsctl.run(emulator, "--endpoint", "http://127.0.0.1:1", "--timeout", "2", "plan",
                       str(manifests))
