@@ -15,7 +15,6 @@ caller re-reads the space before deciding to add again.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -39,15 +38,18 @@ from reconciler.api.errors import (
     TransientError,
     classify_answer,
 )
+from reconciler.api.exchange import exchange
 from reconciler.api.flow import FlowControl, RetryPolicy
 from reconciler.api.models import (
     BoundWaba,
     BusinessProfile,
     FieldReader,
     JSONValue,
+    NotJson,
     NumbersResult,
     ProfileResult,
     WabaResult,
+    parse_json,
 )
 from reconciler.api.operations import Operation
 from reconciler.api.signing import RpcCall, sign_request
@@ -102,10 +104,12 @@ class CamsClient:
         http: httpx.AsyncClient,
         flow: FlowControl,
         retry: RetryPolicy,
+        timeout: float = 30.0,
         clock: Callable[[], datetime] = _now,
         nonce: Callable[[], str] = _nonce,
     ) -> None:
         self.endpoint = endpoint
+        self._timeout = timeout
         self._credentials = credentials
         self._http = http
         self.flow = flow
@@ -214,66 +218,39 @@ class CamsClient:
             sent.append(time.monotonic())
         credentials: Credentials = await self._credentials.credentials()
         signed = sign_request(call, credentials, self._clock(), self._nonce())
-        url = f"{self.endpoint.url}/?{signed.query_string}"
-        try:
-            response = await self._send(operation, url, signed.headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise NetworkError(
-                operation,
-                f"cannot connect to {self.endpoint.host}: {type(exc).__name__} {exc}",
-                request_sent=False,
-            ) from None
-        except httpx.TransportError as exc:
-            # Read/write errors, timeouts after connecting, resets: the service may have
-            # received the request.
-            raise NetworkError(
-                operation,
-                f"exchange with {self.endpoint.host} failed: {type(exc).__name__} {exc}",
-                request_sent=True,
-            ) from None
+        request = self._http.build_request(
+            "POST", f"{self.endpoint.url}/?{signed.query_string}", headers=signed.headers,
+            content=b"")
+        response = await exchange(self._http, request, operation=operation,
+                                  host=self.endpoint.host, deadline=self._timeout,
+                                  limit=MAX_ANSWER_BYTES)
         request_id = response.headers.get("x-acs-request-id")
         log.debug("%s attempt %d: HTTP %d (RequestId %s)", operation, number,
                   response.status_code, request_id)
         try:
             body = self._interpret(operation, response)
         except ThrottledError as exc:
-            self.flow.throttled(permit, exc.retry_after)  # the limiter slows down
+            # The limiter slows down, and holds every call for the wait the service asked for,
+            # but only a wait within the retry budget: a longer one ends this call (the budget
+            # stops its retries) and must not hold back the others.
+            wait = exc.retry_after
+            self.flow.throttled(permit, wait if wait is not None
+                                and wait < self._retry.max_elapsed else None)
             raise
         self.flow.succeeded(permit)
         return body
-
-    async def _send(self, operation: str, url: str,
-                    headers: tuple[tuple[str, str], ...]) -> httpx.Response:
-        """POST and read the answer, refusing one larger than :data:`MAX_ANSWER_BYTES`."""
-        request = self._http.build_request("POST", url, headers=headers, content=b"")
-        streamed = await self._http.send(request, stream=True)
-        try:
-            declared = streamed.headers.get("content-length", "")
-            too_large = ResponseError(operation, f"the answer is larger than "
-                                                 f"{MAX_ANSWER_BYTES:,} bytes; not reading it")
-            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-                raise too_large
-            body = bytearray()
-            async for chunk in streamed.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise too_large
-        finally:
-            await streamed.aclose()
-        return httpx.Response(streamed.status_code, headers=streamed.headers,
-                              content=bytes(body), request=request)
 
     def _interpret(self, operation: str, response: httpx.Response) -> FieldReader:
         status = response.status_code
         retry_after = _retry_after_seconds(response.headers)
         try:
-            document: JSONValue = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            document = None
+            document: JSONValue = parse_json(response.content)
+            unreadable = "not a JSON object"
+        except NotJson as exc:
+            document, unreadable = None, f"not a JSON object: {exc}"
         if not isinstance(document, dict):
             if 200 <= status < 300:
-                raise ResponseError(operation, f"HTTP {status} with a body that is not a "
-                                               "JSON object")
+                raise ResponseError(operation, f"HTTP {status} with a body that is {unreadable}")
             answer = ServiceAnswer(
                 http_status=status, code=f"HTTP{status}",
                 message=response.reason_phrase or "answer without a JSON body",
@@ -340,10 +317,12 @@ async def open_client(
     """
     resolved = resolve_endpoint(endpoint, region)
     if credentials is None:
-        credentials = resolve_credentials(profile)
+        credentials = resolve_credentials(profile, timeout=timeout)
     http = httpx.AsyncClient(
         transport=transport,
-        timeout=httpx.Timeout(timeout),
+        # The deadline of a whole answer is the client's (``exchange``); httpx's bounds the
+        # connect alone, so a connection that never opens is known not to have sent anything.
+        timeout=httpx.Timeout(None, connect=timeout),
         verify=True,  # TLS is always verified; plain http is limited to loopback (endpoint.py)
         follow_redirects=False,
         # Proxy and CA settings from the environment apply to the cloud, as in the vendor's
@@ -356,6 +335,7 @@ async def open_client(
         http=http,
         flow=FlowControl(qps, parallelism),
         retry=retry or RetryPolicy(),
+        timeout=timeout,
         clock=clock,
         nonce=nonce,
     )

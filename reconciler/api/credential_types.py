@@ -15,19 +15,65 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from reconciler.api.errors import ConfigurationError
+
+
+def _problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent in a signed HTTP header, without quoting it, or None.
+
+    AccessKey ids, secrets and STS tokens are printable ASCII. Anything else would reach the
+    header library, whose error quotes the whole header value (and so the secret), or break
+    the signature in a way the service reports as a wrong key.
+    """
+    if not value:
+        return "is empty"
+    for position, char in enumerate(value, start=1):
+        if char in " \t":
+            return f"contains a space or tab (character {position})"
+        if char in "\r\n":
+            return f"contains a line break (character {position})"
+        if not " " < char < "\x7f":
+            kind = "a control character" if char < " " or char == "\x7f" else \
+                "bytes that are not UTF-8" if "\udc80" <= char <= "\udcff" else \
+                "a character that is not ASCII"
+            return f"contains {kind} (character {position})"
+    return None
+
+
+def mask_key_id(key_id: str) -> str:
+    """An AccessKey id as error messages show it: enough to recognise, not to use."""
+    return f"{key_id[:4]}****{key_id[-4:]}" if len(key_id) >= 12 else "****"
+
 
 @dataclass(frozen=True)
 class Credentials:
     """An AccessKey pair, with an STS token when the key is temporary.
 
     The secret and token are excluded from ``repr`` so they never reach a log or a traceback.
-    ``origin`` says which link produced them (for ``-v`` output and error messages).
+    ``origin`` says which link produced them (for ``-v`` output and error messages). They are
+    checked when made: a value that cannot be sent in a header is a :class:`ConfigurationError`
+    naming the origin and the field, never quoting a value.
     """
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     origin: str = ""
+
+    def __post_init__(self) -> None:
+        for what, value in (("AccessKey id", self.access_key_id),
+                            ("AccessKey secret", self.access_key_secret),
+                            ("security token", self.security_token)):
+            problem = None if value is None else _problem(value)
+            if problem is not None:
+                where = f"credentials from {self.origin}" if self.origin else "credentials"
+                raise ConfigurationError(f"{where}: the {what} {problem}; it cannot be sent")
+
+    @property
+    def identity(self) -> str:
+        """Where these credentials came from and which AccessKey, masked: for error messages."""
+        origin = self.origin or "an unnamed source"
+        return f"credentials from {origin} (AccessKey {mask_key_id(self.access_key_id)})"
 
 
 class CredentialSource(Protocol):
@@ -53,6 +99,7 @@ class ChainContext:
     env: Mapping[str, str]
     profile: str | None
     aliyun_config: Path
+    timeout: float = 30.0  # seconds for a whole answer, for links that call a service
 
 
 class CredentialLink(Protocol):

@@ -15,7 +15,6 @@ re-exported here, the module callers import credentials from.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from reconciler.api.credential_types import (
     StaticCredentials,
 )
 from reconciler.api.errors import ConfigurationError, CredentialsNotFound
+from reconciler.api.models import NotJson, parse_json
 from reconciler.api.oidc import OidcLink
+from reconciler.safefile import UnsafeFile, read_regular
 
 __all__ = [
     "ENV_ACCESS_KEY_ID",
@@ -52,6 +53,8 @@ ENV_ACCESS_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
 ENV_PROFILE = "ALIBABA_CLOUD_PROFILE"
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""The largest aliyun CLI config read: a profile takes a few hundred bytes."""
 
 
 @dataclass(frozen=True)
@@ -95,22 +98,19 @@ class AliyunConfigLink:
     def discover(self, context: ChainContext) -> CredentialSource | None:
         path = context.aliyun_config
         asked = context.profile or context.env.get(ENV_PROFILE) or None
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not path.exists():
             if asked:
                 raise ConfigurationError(
                     f"profile {asked!r} was requested but {path} does not exist"
                 ) from None
             return None
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
         try:
-            document: object = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(
-                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno})"
-            ) from None
+            document: object = parse_json(read_regular(path, MAX_CONFIG_BYTES,
+                                                       "the aliyun config"))
+        except UnsafeFile as exc:
+            raise ConfigurationError(str(exc)) from None
+        except NotJson as exc:
+            raise ConfigurationError(f"{path}: {exc}") from None
         if not isinstance(document, dict):
             raise ConfigurationError(f"{path}: expected a JSON object")
         current = document.get("current")
@@ -157,6 +157,7 @@ def resolve_credentials(
     env: Mapping[str, str] | None = None,
     aliyun_config: Path | None = None,
     chain: tuple[CredentialLink, ...] | None = None,
+    timeout: float = 30.0,
 ) -> CredentialSource:
     """Walk the chain and return the first source that applies, or raise CredentialsNotFound.
 
@@ -167,6 +168,7 @@ def resolve_credentials(
         env=os.environ if env is None else env,
         profile=profile,
         aliyun_config=aliyun_config or default_aliyun_config(),
+        timeout=timeout,
     )
     for link in chain if chain is not None else default_chain():
         source = link.discover(context)

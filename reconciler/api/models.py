@@ -20,6 +20,27 @@ JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, J
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 
 
+class NotJson(ValueError):
+    """Bytes that are no JSON value; the message says why without quoting them."""
+
+
+def parse_json(data: bytes | str) -> JSONValue:
+    """``json.loads``, with every way hostile input can fail ending as :class:`NotJson`:
+    broken syntax, text that is not UTF-8, nesting deeper than the parser's recursion allows,
+    and an integer longer than Python converts (4,300 digits)."""
+    try:
+        value: JSONValue = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError:
+        raise NotJson("not UTF-8 text") from None
+    except RecursionError:
+        raise NotJson("JSON nested too deeply to read") from None
+    except ValueError:
+        raise NotJson("JSON with a number too long to read") from None
+    return value
+
+
 @dataclass(frozen=True)
 class FieldReader:
     """Typed access to one JSON object of an answer; errors name the operation and the path."""

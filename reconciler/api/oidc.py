@@ -12,7 +12,6 @@ security token never appear in a message, a repr or a log line.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +25,14 @@ from reconciler.api.endpoint import resolve_endpoint
 from reconciler.api.errors import (
     AuthenticationError,
     ConfigurationError,
-    NetworkError,
     ResponseError,
     ServiceAnswer,
 )
+from reconciler.api.exchange import exchange
+from reconciler.api.models import FieldReader, NotJson, parse_json
 from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC as OPERATION
 from reconciler.api.operations import STS_VERSION
+from reconciler.safefile import UnsafeFile, read_regular
 
 ENV_ROLE_ARN = "ALIBABA_CLOUD_ROLE_ARN"
 ENV_PROVIDER_ARN = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"
@@ -40,6 +41,10 @@ ENV_SESSION_NAME = "ALIBABA_CLOUD_ROLE_SESSION_NAME"
 ENV_STS_ENDPOINT = "CAMSCTL_STS_ENDPOINT"
 DEFAULT_STS_ENDPOINT = "https://sts.aliyuncs.com"
 DURATION_SECONDS = 3600
+MAX_TOKEN_BYTES = 64 * 1024
+"""The largest OIDC token file read: identity tokens are a few KiB."""
+MAX_ANSWER_BYTES = 1024 * 1024
+"""The largest STS answer read: a credentials answer is under 4 KiB."""
 REFRESH_MARGIN_SECONDS = 300
 """Exchange again this long before expiry, so no call is signed with a key about to lapse."""
 
@@ -61,6 +66,7 @@ class OidcRoleCredentials:
     session_name: str
     sts_endpoint: str = DEFAULT_STS_ENDPOINT
     duration_seconds: int = DURATION_SECONDS
+    timeout: float = 30.0  # seconds for the whole exchange (``--timeout``)
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
     clock: Callable[[], float] = field(default=time.time, repr=False)
     _cached: Credentials | None = field(default=None, init=False, repr=False)
@@ -79,10 +85,14 @@ class OidcRoleCredentials:
 
     def _token(self) -> str:
         try:
-            token = self.token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigurationError(f"{ENV_TOKEN_FILE}: cannot read {self.token_file}: "
-                                     f"{exc.strerror or exc}") from None
+            raw = read_regular(self.token_file, MAX_TOKEN_BYTES, "the OIDC token file")
+        except UnsafeFile as exc:
+            raise ConfigurationError(f"{ENV_TOKEN_FILE}: {exc}") from None
+        try:
+            token = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"{ENV_TOKEN_FILE}: {self.token_file} is not a token "
+                                     "(a JWT is ASCII text)") from None
         if not token:
             raise ConfigurationError(f"{ENV_TOKEN_FILE}: {self.token_file} is empty")
         return token
@@ -93,33 +103,37 @@ class OidcRoleCredentials:
                   "RoleArn": self.role_arn, "OIDCProviderArn": self.provider_arn,
                   "OIDCToken": self._token(), "RoleSessionName": self.session_name,
                   "DurationSeconds": str(self.duration_seconds)}
+        async with httpx.AsyncClient(transport=self.transport,
+                                     timeout=httpx.Timeout(None, connect=self.timeout),
+                                     verify=True, trust_env=not endpoint.is_loopback) as http:
+            request = http.build_request("POST", f"{endpoint.url}/", params=params, content=b"")
+            response = await exchange(http, request, operation=OPERATION, host=endpoint.host,
+                                      deadline=self.timeout, limit=MAX_ANSWER_BYTES)
         try:
-            async with httpx.AsyncClient(transport=self.transport, timeout=30.0, verify=True,
-                                         trust_env=not endpoint.is_loopback) as http:
-                response = await http.post(f"{endpoint.url}/", params=params, content=b"")
-        except httpx.TransportError as exc:
-            # The message names the host only: the URL carries the OIDC token.
-            raise NetworkError(OPERATION, f"cannot reach STS at {endpoint.host}: "
-                                          f"{type(exc).__name__}", request_sent=True) from None
-        try:
-            body = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
+            body = parse_json(response.content)
+        except NotJson as exc:
+            raise ResponseError(OPERATION, f"HTTP {response.status_code} from STS is "
+                                           f"{exc}") from None
         if not isinstance(body, dict):
-            raise ResponseError(OPERATION, f"HTTP {response.status_code} from STS is not JSON")
+            raise ResponseError(OPERATION, f"HTTP {response.status_code} from STS is not a "
+                                           "JSON object")
         creds = body.get("Credentials")
         if response.status_code != 200 or not isinstance(creds, dict):
+            reader = FieldReader(OPERATION, "answer", body)
             answer = ServiceAnswer(
-                http_status=response.status_code, code=str(body.get("Code") or "Unknown"),
-                message=str(body.get("Message") or "no Credentials in the answer"),
-                request_id=str(body["RequestId"]) if "RequestId" in body else None)
+                http_status=response.status_code, code=reader.optional_str("Code") or "Unknown",
+                message=reader.optional_str("Message") or "no Credentials in the answer",
+                request_id=reader.optional_str("RequestId"))
             raise AuthenticationError(OPERATION, answer)
         fields = [creds.get(k) for k in ("AccessKeyId", "AccessKeySecret", "SecurityToken",
                                           "Expiration")]
         if not all(isinstance(v, str) and v for v in fields):
             raise ResponseError(OPERATION, "STS answered without a complete Credentials object")
         key_id, secret, token, expiration = (str(v) for v in fields)
-        credentials = Credentials(key_id, secret, token, origin=f"OIDC role {self.role_arn}")
+        try:
+            credentials = Credentials(key_id, secret, token, origin=f"OIDC role {self.role_arn}")
+        except ConfigurationError as exc:  # STS itself sent a key that cannot be used
+            raise ResponseError(OPERATION, f"STS answered {exc.detail}") from None
         return credentials, _parse_expiration(expiration)
 
 
@@ -144,4 +158,5 @@ class OidcLink:
             token_file=Path(values[ENV_TOKEN_FILE]),
             session_name=context.env.get(ENV_SESSION_NAME, "").strip() or "camsctl",
             sts_endpoint=context.env.get(ENV_STS_ENDPOINT, "").strip() or DEFAULT_STS_ENDPOINT,
+            timeout=context.timeout,
         )
