@@ -1,8 +1,9 @@
 """The words every view shares: how numbers, values, summaries and outcomes read to a person.
 
 Pure. Phone numbers are personal data: every number a person reads goes through
-:func:`phone`, which honours ``mask`` (``--mask-numbers``). Escaping is the views' own: these
-words are built from raw values, and each view escapes them for its format.
+:func:`phone`, which honours ``mask`` (``--mask-numbers``), and so does every number inside
+the service's own words (:func:`~reconciler.phone.mask_in_text`). Escaping is the views' own:
+these words are built from raw values, and each view escapes them for its format.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from reconciler.outcome import Outcome, Result
-from reconciler.phone import mask_e164
+from reconciler.phone import mask_e164, mask_in_text
 from reconciler.plan import FieldValue, Plan
 
 NO_CHANGES = "No changes. Live state matches the manifests."
@@ -50,15 +51,20 @@ def summary_line(plan: Plan) -> str:
 
 
 def outcome_line(outcome: Outcome, mask: bool) -> str:
-    """``+86... (space 123): added (RequestId ...)``, or the reason it did not."""
+    """``+86... (space 123): added (RequestId ...)``, or the reason it did not.
+
+    The reason quotes the service, whose messages may name the number: with ``mask``, every
+    phone-like run of digits in it is masked too.
+    """
     text = f"{phone(outcome.add.phone.e164, mask)} (space {outcome.add.space_id}): " \
         f"{outcome.result.value}"
+    reason = mask_in_text(outcome.reason) if mask and outcome.reason else outcome.reason
     if outcome.result in (Result.FAILED, Result.UNKNOWN, Result.NOT_SENT):
-        text += f": {outcome.reason}"
+        text += f": {reason}"
     elif outcome.request_id:
         text += f" (RequestId {outcome.request_id})"
-    elif outcome.reason:
-        text += f" ({outcome.reason})"
+    elif reason:
+        text += f" ({reason})"
     return text
 
 

@@ -17,12 +17,12 @@ from planbuild import desired, have, live, live_space, space, want
 from reconciler.diagnostics import Location
 from reconciler.live import LiveNumber
 from reconciler.outcome import Outcome, Result
-from reconciler.phone import from_live_digits, parse_phone
+from reconciler.phone import from_live_digits, mask_in_text, parse_phone
 from reconciler.plan import AddNumber, Plan, build_plan
 from reconciler.views import GithubView, MarkdownView, TextView
 from reconciler.views.markdown import escape_markdown
 from reconciler.views.text import visible
-from reconciler.views.wording import NO_CHANGES
+from reconciler.views.wording import NO_CHANGES, outcome_line
 
 FORGED = "Acme\n No changes. Live state matches the manifests.\x1b[2K"
 """A live name that, printed raw, erases a line and forges the in-sync summary."""
@@ -153,3 +153,31 @@ def test_github_annotations_are_one_line_each_with_controls_visible() -> None:
     assert not RAW_CONTROL.search(rendered)
     outcomes = GithubView().outcomes([failed("x\n::error::forged")])
     assert len(outcomes.splitlines()) == 2
+
+
+# --- masking numbers inside free text ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The phone number 8613800001234 already exists.",
+     "The phone number 86138****1234 already exists."),
+    ("number +86 138 0000 1234 is taken", "number +86138****1234 is taken"),
+    ("call 138-0000-1234 now", "call 1380***1234 now"),
+    ("HTTP 400 Code (RequestId 5C1E2F3A-0A1B-4C2D-9E8F-123456789012)",
+     "HTTP 400 Code (RequestId 5C1E2F3A-0A1B-4C2D-9E8F-123456789012)"),
+    ("space 42: 123456 is short", "space 42: 123456 is short"),
+    ("sent at 2026-11-20T10:00:00Z", "sent at 2026-11-20T10:00:00Z"),
+])
+def test_mask_in_text_hides_phone_like_runs_only(text: str, expected: str) -> None:
+    assert mask_in_text(text) == expected
+
+
+def test_masked_outcome_lines_hide_numbers_in_the_service_s_message() -> None:
+    outcome = failed("PhoneNumber.AlreadyExists: The phone number 8613800001234 already exists "
+                     "in a WhatsApp Business Account. (RequestId 0AB1-77)")
+    line = outcome_line(outcome, mask=True)
+    assert "8613800001234" not in line and "13800001234" not in line
+    assert line.startswith("+86138****1234 (space 293483938849493): failed: ")
+    for view in (TextView(mask=True), MarkdownView(mask=True), GithubView(mask=True)):
+        assert "13800001234" not in view.outcomes([outcome])
+    assert "8613800001234" in outcome_line(outcome, mask=False)
