@@ -192,11 +192,22 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _append_step_summary(render: Callable[[], str]) -> None:
     """Append a Markdown rendering to the job summary, made only when a runner asks for one
-    (``GITHUB_STEP_SUMMARY``)."""
+    (``GITHUB_STEP_SUMMARY``).
+
+    The summary is a courtesy to the reader of the job: one that cannot be written (a
+    directory, a missing folder, a full or read-only disk) is a warning on stderr, and the
+    command keeps the exit code of what it did.
+    """
     target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
+    if not target:
+        return
+    try:
         with open(target, "a", encoding="utf-8") as summary:
             summary.write(render() + "\n")
+    except OSError as exc:
+        click.echo(f"Warning: could not append to the job summary GITHUB_STEP_SUMMARY="
+                   f"{visible(target)} ({visible(exc.strerror or type(exc).__name__)}); "
+                   "the command's result is unchanged.", err=True)
 
 
 # --- manifests --------------------------------------------------------------------------------

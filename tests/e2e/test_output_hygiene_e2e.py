@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from e2ekit import (
     APPROVED_WABA,
     Camsctl,
@@ -25,6 +27,8 @@ from e2ekit import (
     write_yaml,
 )
 from test_hostile_responses import _http, hostile_server
+
+from reconciler.cli import cli
 
 SPACE = "700000000000001"
 OTHER = "700000000000002"
@@ -161,3 +165,54 @@ def test_an_error_line_quoting_the_service_is_visible_and_masked(
     assert "no\\x1b[2K\\nNo changes. Live state matches the manifests.\\nnumber " \
         "86138****1234 is barred" in lines[-1]
     assert rid in lines[-1] and "13800001234" not in done.stderr
+
+
+# --- an unwritable job summary ----------------------------------------------------------------
+
+
+def _unwritable(kind: str, tmp_path: Path) -> str:
+    if kind == "directory":
+        return str(tmp_path)
+    if kind == "missing-directory":
+        return str(tmp_path / "no" / "such" / "summary.md")
+    if kind == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes read-only files")
+        target = tmp_path / "summary.md"
+        target.write_text("")
+        target.chmod(0o444)
+        return str(target)
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    return "/dev/full"
+
+
+IN_SYNC_STATE = {"spaces": {SPACE: {"waba": APPROVED_WABA, "numbers": [
+    live("8613800001234", "Acme")]}}}
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing-directory", "read-only", "dev-full"])
+@pytest.mark.parametrize("command", ["plan", "drift", "apply"])
+def test_an_unwritable_step_summary_is_one_warning_and_keeps_the_exit_code(
+        kind: str, command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = _unwritable(kind, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    state = write_yaml(work / "state.yaml", IN_SYNC_STATE)
+    path = write_yaml(work / "m.yaml", manifest(
+        {"id": SPACE, "numbers": [declared("+86 138 0000 1234", "Acme"),
+                                  declared("+86 138 0000 5678", "New Line")]}))
+    args = {"plan": ["plan", str(path), "--detailed-exitcode"],
+            "drift": ["drift", str(path)],
+            "apply": ["apply", str(path), "--auto-approve"]}[command]
+    result = CliRunner().invoke(cli, ["--no-color", "--emulator", str(state), *args],
+                                env={"GITHUB_STEP_SUMMARY": target})
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    assert result.exit_code == {"plan": 2, "drift": 2, "apply": 0}[command], result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "job summary" in warnings[0] and "Traceback" not in result.stderr
+    if command == "apply":
+        assert result.stdout.splitlines()[-1] == "Apply complete: 1 added, 0 failed."
