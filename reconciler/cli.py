@@ -26,7 +26,7 @@ from reconciler import __version__, workflow
 from reconciler.api import CamsError
 from reconciler.diagnostics import Severity
 from reconciler.emulator.commands import emulator
-from reconciler.importer import render_manifest, schema_reference
+from reconciler.importer import import_notes, render_manifest, schema_reference
 from reconciler.journal import DEFAULT_JOURNAL, JournalError
 from reconciler.loader import LoadResult, load
 from reconciler.lock import LockError
@@ -480,6 +480,8 @@ def import_(ctx: click.Context, spaces: tuple[str, ...], isv_code: str | None,
     where = output.parent if output else Path.cwd()
     text = render_manifest(live, isv_code=isv_code, schema_path=schema_reference(
         schema_file(MANIFEST_SCHEMA), where))
+    for note in import_notes(live):
+        click.echo(f"Note: {visible(note)}", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -10,12 +10,15 @@ Each view has one escaping function for its format (text: :func:`visible`; Markd
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 import pytest
+import yaml
 from planbuild import desired, have, live, live_space, space, want
 
 from reconciler.diagnostics import Location
-from reconciler.live import LiveNumber
+from reconciler.importer import import_notes, render_manifest
+from reconciler.live import LiveNumber, LiveSpace, LiveWaba
 from reconciler.outcome import Outcome, Result
 from reconciler.phone import from_live_digits, mask_in_text, parse_phone
 from reconciler.plan import AddNumber, Plan, build_plan
@@ -181,3 +184,66 @@ def test_masked_outcome_lines_hide_numbers_in_the_service_s_message() -> None:
     for view in (TextView(mask=True), MarkdownView(mask=True), GithubView(mask=True)):
         assert "13800001234" not in view.outcomes([outcome])
     assert "8613800001234" in outcome_line(outcome, mask=False)
+
+
+# --- import: every live value a quoted YAML scalar --------------------------------------------
+
+
+def _imported(*numbers: LiveNumber, waba: LiveWaba | None = None) -> str:
+    spaces = [LiveSpace(id="293483938849493", waba_read=True, waba=waba,
+                        numbers=MappingProxyType({n.phone.e164: n for n in numbers}))]
+    return render_manifest(spaces, isv_code="isv\n- id: 1", schema_path="schema.json")
+
+
+def _declared_numbers(text: str) -> list[dict[str, object]]:
+    document = yaml.safe_load(text)
+    assert list(document) == ["version", "spaces"]
+    (only,) = document["spaces"]
+    numbers: list[dict[str, object]] = only["numbers"]
+    return numbers
+
+
+def test_import_quotes_hostile_names_and_never_injects_a_number() -> None:
+    name = 'Evil\n      - phone: "+8613900000001"\n        verified_name: Injected'
+    text = _imported(have("8613800001234", name),
+                     have("8613800005678", "x: y # not a comment", "FLAGGED"),
+                     have("8613800004321", "Bidi \u202eevil\u2028" + CONTROLS + SURROGATE))
+    numbers = _declared_numbers(text)
+    assert [n["phone"] for n in numbers] == ["+8613800001234", "+8613800005678",
+                                             "+8613800004321"]
+    assert numbers[0]["verified_name"] == name
+    assert numbers[1] == {"phone": "+8613800005678", "verified_name": "x: y # not a comment",
+                          "status": ["FLAGGED"]}
+    assert numbers[2]["verified_name"] == "Bidi \u202eevil\u2028" + CONTROLS + SURROGATE
+    assert "+8613900000001" not in [n["phone"] for n in numbers]
+    assert not RAW_CONTROL.search(text), text  # written as YAML escapes
+    assert yaml.safe_load(text)["spaces"][0]["isv_code"] == "isv\n- id: 1"
+
+
+def test_import_writes_well_formed_statuses_it_does_not_know_as_they_are() -> None:
+    numbers = _declared_numbers(_imported(have("8613800001234", "Acme", "OFFLINE"),
+                                          have("8613800005678", "Acme", "PAUSED")))
+    assert [n["status"] for n in numbers] == [["OFFLINE"], ["PAUSED"]]
+
+
+@pytest.mark.parametrize("status", [
+    "CONNECTED\n        - phone: \"+8613900000001\"", "connected", "NOT ALLOWED", "OK]",
+    "BAD\x1b[2K", "", "_LEADING", "A-B"])
+def test_import_never_writes_a_malformed_status(status: str) -> None:
+    text = _imported(have("8613800001234", "Acme", status))
+    numbers = _declared_numbers(text)
+    assert numbers == [{"phone": "+8613800001234", "verified_name": "Acme"}]
+    comments = [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
+    assert any("cannot be declared" in line for line in comments), text
+    assert not RAW_CONTROL.search(text)
+    notes = import_notes([LiveSpace(id="1", numbers=MappingProxyType(
+        {"+8613800001234": have("8613800001234", "Acme", status)}))])
+    assert len(notes) == 1 and "status" in notes[0]
+    assert not RAW_CONTROL.search(notes[0])
+
+
+def test_import_leaves_out_numbers_a_manifest_cannot_declare() -> None:
+    text = _imported(have("8613800001234", "Acme"), have("999", "Too short"),
+                     have("8613800005678", "   "))
+    assert [n["phone"] for n in _declared_numbers(text)] == ["+8613800001234"]
+    assert text.count("# not imported:") == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from e2ekit import (
     APPROVED_WABA,
@@ -29,6 +30,7 @@ from e2ekit import (
 from test_hostile_responses import _http, hostile_server
 
 from reconciler.cli import cli
+from reconciler.loader import load
 
 SPACE = "700000000000001"
 OTHER = "700000000000002"
@@ -216,3 +218,78 @@ def test_an_unwritable_step_summary_is_one_warning_and_keeps_the_exit_code(
     assert "job summary" in warnings[0] and "Traceback" not in result.stderr
     if command == "apply":
         assert result.stdout.splitlines()[-1] == "Apply complete: 1 added, 0 failed."
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+INJECTING_NAME = 'Evil\n      - phone: "+8613900000001"\n        verified_name: Injected'
+INJECTING_STATUS = 'CONNECTED]\n      - phone: "+8613900000002"\n        verified_name: "x'
+
+
+def _import(camsctl: Camsctl, emulator_state: dict[str, Any],
+            serve: EmulatorFactory) -> tuple[Path, str]:
+    emulator = serve(emulator_state)
+    target = camsctl.workdir / "imported.yaml"
+    done = camsctl.run(emulator, "import", "--space", SPACE, "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    _no_raw_control(done.stderr)
+    return target, done.stderr
+
+
+def test_import_writes_hostile_live_values_as_quoted_scalars_and_injects_nothing(
+        serve: EmulatorFactory, camsctl: Camsctl) -> None:
+    target, stderr = _import(camsctl, {"spaces": {SPACE: {"waba": APPROVED_WABA, "numbers": [
+        live("8613800001234", INJECTING_NAME),
+        live("8613800005678", "Plain", INJECTING_STATUS),
+        live("8613800004321", "Bidi \u202eevil\u2028 line\x85 # not a comment", "FLAGGED"),
+        live("8613800009999", "lower", "connected")]}}}, serve)
+    text = target.read_text(encoding="utf-8")
+    _no_raw_control(text)
+    loaded = load([str(target)])
+    assert not loaded.errors, loaded.diagnostics
+    assert loaded.desired is not None
+    (space,) = loaded.desired.spaces.values()
+    assert sorted(space.numbers) == ["+8613800001234", "+8613800004321", "+8613800005678",
+                                     "+8613800009999"]
+    numbers = space.numbers
+    assert numbers["+8613800001234"].verified_name == INJECTING_NAME
+    assert numbers["+8613800004321"].verified_name == \
+        "Bidi \u202eevil\u2028 line\x85 # not a comment"
+    assert numbers["+8613800004321"].statuses == {"FLAGGED"}
+    # Malformed statuses are never written: the numbers keep the default, plan shows drift.
+    assert numbers["+8613800005678"].statuses == {"CONNECTED"}
+    assert numbers["+8613800009999"].statuses == {"CONNECTED"}
+    comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert sum("cannot be declared" in line for line in comments) == 2
+    notes = [line for line in stderr.splitlines() if "cannot be declared" in line]
+    assert len(notes) == 2 and '"connected"' in stderr
+
+
+def _loader_accepts(status: str, tmp_path_factory: pytest.TempPathFactory) -> bool:
+    probe = tmp_path_factory.mktemp("probe") / "m.yaml"
+    write_yaml(probe, manifest({"id": SPACE, "numbers": [
+        declared("+86 138 0000 1234", "Acme", status=[status])]}))
+    return not load([str(probe)]).errors
+
+
+def test_import_round_trips_a_well_formed_status_the_docs_do_not_list(
+        serve: EmulatorFactory, camsctl: Camsctl,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """OFFLINE and PAUSED appear on some of the vendor's pages. Import writes them as they
+    are; loading them needs the loader's open-enum change (a warning, not an error), so this
+    runs once that is in (until then it checks only what import wrote)."""
+    target, _ = _import(camsctl, {"spaces": {SPACE: {"waba": APPROVED_WABA, "numbers": [
+        live("8613800001234", "Acme", "OFFLINE"),
+        live("8613800005678", "Acme", "PAUSED")]}}}, serve)
+    written = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert [n["status"] for n in written["spaces"][0]["numbers"]] == [["OFFLINE"], ["PAUSED"]]
+    if not _loader_accepts("OFFLINE", tmp_path_factory):
+        pytest.skip("the loader still rejects undocumented statuses: enable after the "
+                    "open-enum change is merged")
+    loaded = load([str(target)])
+    assert not loaded.errors
+    assert loaded.desired is not None
+    (space,) = loaded.desired.spaces.values()
+    assert {e164: n.statuses for e164, n in space.numbers.items()} == {
+        "+8613800001234": {"OFFLINE"}, "+8613800005678": {"PAUSED"}}
