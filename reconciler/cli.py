@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,18 +26,20 @@ from reconciler import __version__, workflow
 from reconciler.api import CamsError
 from reconciler.diagnostics import Severity
 from reconciler.emulator.commands import emulator
-from reconciler.importer import render_manifest, schema_reference
+from reconciler.importer import import_notes, render_manifest, schema_reference
 from reconciler.journal import DEFAULT_JOURNAL, JournalError
 from reconciler.loader import LoadResult, load
 from reconciler.lock import LockError
 from reconciler.manifest import MANIFEST_SCHEMA, Desired
 from reconciler.outcome import Outcome
+from reconciler.phone import mask_in_text
 from reconciler.plan import Plan
 from reconciler.planfile import PlanFileError
 from reconciler.planfile import read as read_plan
 from reconciler.refresh import RefreshError
 from reconciler.schemas import schema_file
 from reconciler.views import FORMATS, View, view_for
+from reconciler.views.text import visible
 from reconciler.views.wording import outcome_line
 
 T = TypeVar("T")
@@ -113,18 +115,41 @@ def _echo(ctx: click.Context, text: str, *, err: bool = False) -> None:
     click.echo(text, nl=False, err=err, color=None if _options(ctx).color else False)
 
 
+def _error(message: str, details: Iterable[str] = ()) -> None:
+    """``Error: message`` on stderr, then each detail indented on its own line.
+
+    Errors quote what camsctl read (the service's messages, plan files, paths), so each line
+    is made visible on its own: nothing quoted can break it, or move the cursor.
+    """
+    click.echo(f"Error: {visible(message)}", err=True)
+    for detail in details:
+        click.echo(f"  {visible(detail)}", err=True)
+
+
 def _fail(ctx: click.Context, message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    _error(message)
     ctx.exit(1)
 
 
-def _run(ctx: click.Context, work: Coroutine[None, None, T]) -> T:
-    """Run a workflow; any failure to reach CAMS or to start safely is one line and exit 1."""
+def _run(ctx: click.Context, work: Coroutine[None, None, T], *, mask: bool = False) -> T:
+    """Run a workflow; any failure to reach CAMS or to start safely is one error and exit 1.
+
+    With ``mask`` (--mask-numbers), numbers in the service's words are masked too.
+    """
+    def service(text: str) -> str:
+        return mask_in_text(text) if mask else text
+
     try:
         return asyncio.run(work)
-    except (RefreshError, CamsError, PlanFileError, LockError, JournalError,
-            workflow.Refused) as exc:
-        click.echo(f"Error: {exc}", err=True)
+    except RefreshError as exc:
+        _error("could not read the live state:", (f"space {space}: {service(str(error))}"
+                                                  for space, error in exc.failures.items()))
+    except CamsError as exc:
+        _error(service(str(exc)))
+    except workflow.Refused as exc:
+        _error(exc.message, exc.details)
+    except (PlanFileError, LockError, JournalError) as exc:
+        _error(str(exc))
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing more was done.", err=True)
     ctx.exit(1)
@@ -140,14 +165,14 @@ class _Terminal(workflow.Listener):
 
     def progress(self, message: str) -> None:
         if self._chatty:
-            click.echo(message, err=True)
+            click.echo(visible(message), err=True)
 
     def note(self, message: str) -> None:
-        click.echo(message, err=True)
+        click.echo(visible(message), err=True)
 
     def outcome(self, outcome: Outcome) -> None:
         if self._chatty:
-            click.echo(outcome_line(outcome, self._mask), err=True)
+            click.echo(visible(outcome_line(outcome, self._mask)), err=True)
 
 
 def _created_at() -> str:
@@ -167,11 +192,22 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _append_step_summary(render: Callable[[], str]) -> None:
     """Append a Markdown rendering to the job summary, made only when a runner asks for one
-    (``GITHUB_STEP_SUMMARY``)."""
+    (``GITHUB_STEP_SUMMARY``).
+
+    The summary is a courtesy to the reader of the job: one that cannot be written (a
+    directory, a missing folder, a full or read-only disk) is a warning on stderr, and the
+    command keeps the exit code of what it did.
+    """
     target = os.environ.get("GITHUB_STEP_SUMMARY")
-    if target:
+    if not target:
+        return
+    try:
         with open(target, "a", encoding="utf-8") as summary:
             summary.write(render() + "\n")
+    except OSError as exc:
+        click.echo(f"Warning: could not append to the job summary GITHUB_STEP_SUMMARY="
+                   f"{visible(target)} ({visible(exc.strerror or type(exc).__name__)}); "
+                   "the command's result is unchanged.", err=True)
 
 
 # --- manifests --------------------------------------------------------------------------------
@@ -252,7 +288,7 @@ def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: b
     options = _options(ctx)
     desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
     result = _run(ctx, workflow.plan(options.connection, desired, created_at=_created_at(),
-                                     sync=sync, listener=_Terminal(options)))
+                                     sync=sync, listener=_Terminal(options)), mask=mask)
     if out is not None:
         _write_atomically(out, view_for("json").plan(result.plan, result.meta))
     _echo(ctx, _view(ctx, fmt, mask).plan(result.plan, result.meta))
@@ -404,13 +440,14 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
                               mask=mask_numbers),
         created_at=_created_at(), saved=saved,
         confirm=_confirm(auto_approve, saved is not None, ctx, mask_numbers),
-        listener=_ApplyTerminal(ctx, options, mask_numbers, saved is not None)))
+        listener=_ApplyTerminal(ctx, options, mask_numbers, saved is not None)),
+        mask=mask_numbers)
     if done.cancelled:
         ctx.exit(1)
     click.echo(view_for("text", mask=mask_numbers).outcomes(done.outcomes), nl=False)
     if done.stop.journal_error is not None:
-        click.echo(f"Error: {done.stop.journal_error}. No add was sent after that; the lines "
-                   "above say how each one ended.", err=True)
+        _error(f"{done.stop.journal_error}. No add was sent after that; the lines above say "
+               "how each one ended.")
     elif done.stop.interrupted:
         click.echo("Error: apply was interrupted; the lines above say how each add ended. "
                    "Run apply again to add the rest.", err=True)
@@ -443,6 +480,8 @@ def import_(ctx: click.Context, spaces: tuple[str, ...], isv_code: str | None,
     where = output.parent if output else Path.cwd()
     text = render_manifest(live, isv_code=isv_code, schema_path=schema_reference(
         schema_file(MANIFEST_SCHEMA), where))
+    for note in import_notes(live):
+        click.echo(f"Note: {visible(note)}", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:

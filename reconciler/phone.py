@@ -9,6 +9,7 @@ map to the same E.164 key here, so the rest of the code compares keys, never not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -79,6 +80,29 @@ def mask_e164(e164: str) -> str:
         # Too short to keep both ends: keep only the country code.
         return "+" + digits[:cc_len] + "*" * (len(digits) - cc_len)
     return "+" + digits[:keep_head] + "*" * hidden + digits[-4:]
+
+
+_PHONE_LIKE = re.compile(r"(?<![\w+-])\+?\d(?:[ -]?\d){6,}(?![\w-])")
+"""A run of at least 7 digits, maybe after a ``+`` and split by single spaces or dashes,
+standing alone: digits inside a word or a dashed id (a RequestId's hex groups, a date
+followed by its time) are not a phone number."""
+
+
+def mask_in_text(text: str) -> str:
+    """``text`` with every phone-like run of digits masked as :func:`mask_e164` masks a number.
+
+    For free text that may name a number, such as the service's error messages, when
+    --mask-numbers is on. ``+86 138 0000 1234`` becomes ``+86138****1234``; a run without
+    ``+`` (the API's ``8613800001234``, a national ``13800001234``) is masked the same way
+    and keeps no ``+``. Over-masking a long id that stands alone is the safe side.
+    """
+    def masked(match: re.Match[str]) -> str:
+        run = match.group()
+        digits = re.sub(r"\D", "", run)
+        hidden = mask_e164(digits)
+        return hidden if run.startswith("+") else hidden[1:]
+
+    return _PHONE_LIKE.sub(masked, text)
 
 
 def parse_phone(text: str, region: str | None = None) -> PhoneNumber:

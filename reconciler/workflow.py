@@ -32,7 +32,16 @@ from reconciler.savedplan import saved_plan_problems
 
 
 class Refused(Exception):
-    """The run stopped before sending anything, for the reason in its message."""
+    """The run stopped before sending anything, for the reason in its message.
+
+    ``details`` are the reasons one by one (each a line of the message after ``message``), so
+    a caller can escape each on its own line.
+    """
+
+    def __init__(self, message: str, details: tuple[str, ...] = ()) -> None:
+        self.message = message
+        self.details = details
+        super().__init__("\n  ".join([message, *details]))
 
 
 @dataclass(frozen=True)
@@ -146,8 +155,8 @@ async def check_saved_plan(session: Session, saved: PlanResult, desired: Desired
     problems = saved_plan_problems(saved.plan, saved.meta.endpoint, desired, session.endpoint,
                                    mask=mask)
     if problems:
-        raise Refused("the saved plan does not match the manifests; nothing was added:\n  "
-                      + "\n  ".join(problems))
+        raise Refused("the saved plan does not match the manifests; nothing was added:",
+                      tuple(problems))
     touched = [space for space in saved.plan.spaces if space.adds]
     now = _with_digests_now(saved.plan, await reread(session.client, touched,
                                                      progress=listener.progress))

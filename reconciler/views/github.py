@@ -1,8 +1,13 @@
 """The GitHub view (``--format github``): workflow annotations pinned to manifest lines.
 
 ``::error file=F,line=L::message`` lines, which the runner turns into annotations on the pull
-request's diff. Values are escaped as the runner expects (``%``, CR and LF in messages; also
-``:`` and ``,`` in properties). Numbers honour ``mask``.
+request's diff. An annotation is plain text: every value from outside camsctl in it is made
+visible as in the text view (:func:`~reconciler.views.text.visible`), so a live line break or
+escape sequence shows as ``\\n`` or ``\\x1b`` instead of splitting the annotation or reaching
+the runner's log, which renders ANSI. :func:`annotation` then encodes the whole line as the
+runner expects (``%``, CR and LF in messages; also ``:`` and ``,`` in properties), and makes
+any other control visible, whatever its caller passed. Numbers honour ``mask``, also inside
+the service's words.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from reconciler.diagnostics import Diagnostic, Location, Severity
 from reconciler.outcome import Outcome
 from reconciler.plan import Plan
 from reconciler.planfile import PlanMeta
+from reconciler.views.text import visible
 from reconciler.views.wording import apply_summary, outcome_line, phone, summary_line
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _property(text: str) -> str:
@@ -43,8 +49,9 @@ def annotation(level: str, message: str, location: Location | None = None,
 
 
 def _listed(value: str | tuple[str, ...] | None) -> str:
-    text = ", ".join(value) if isinstance(value, tuple) else value
-    return text or "(none)"
+    if isinstance(value, tuple):
+        return ", ".join(map(visible, value)) or "(none)"
+    return visible(value) if value else "(none)"
 
 
 class GithubView:
@@ -54,14 +61,15 @@ class GithubView:
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         """Adds as notices; drift, unmanaged numbers and warnings as warnings; the summary."""
         def number(e164: str | None) -> str:
-            return phone(e164, self.mask, waba="the WABA")
+            return visible(phone(e164, self.mask, waba="the WABA"))
 
         lines = []
         for space in plan.spaces:
             for add in space.adds:
                 lines.append(annotation(
                     "notice", f"{number(add.phone.e164)} will be added to space "
-                    f'{add.space_id} as "{add.verified_name}"', add.source, "camsctl: add"))
+                    f'{add.space_id} as "{visible(add.verified_name)}"', add.source,
+                    "camsctl: add"))
             for drift in space.drift:
                 lines.append(annotation(
                     "warning", f"{number(drift.phone)} in space {drift.space_id}: "
@@ -71,18 +79,18 @@ class GithubView:
             for item in space.unmanaged:
                 lines.append(annotation(
                     "warning", f"{number(item.phone)} in space {item.space_id} is live "
-                    f'("{item.verified_name}", {item.status}) but declared nowhere (never '
-                    "touched)", None, "camsctl: unmanaged"))
+                    f'("{visible(item.verified_name)}", {visible(item.status)}) but declared '
+                    "nowhere (never touched)", None, "camsctl: unmanaged"))
             for warning in space.warnings:
                 lines.append(annotation("warning", f"space {warning.space_id}: "
-                                        f"{warning.message}", warning.source,
+                                        f"{visible(warning.message)}", warning.source,
                                         "camsctl: warning"))
         return "".join(line + "\n" for line in [*lines, summary_line(plan)])
 
     def outcomes(self, outcomes: Sequence[Outcome]) -> str:
         """Each add as a notice (settled) or an error (not), at its manifest line."""
         lines = [annotation("notice" if o.result.settled else "error",
-                            outcome_line(o, self.mask), o.add.source, "camsctl: apply")
+                            visible(outcome_line(o, self.mask)), o.add.source, "camsctl: apply")
                  for o in outcomes]
         return "".join(line + "\n" for line in [*lines, apply_summary(outcomes)])
 

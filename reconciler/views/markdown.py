@@ -1,8 +1,9 @@
 """The Markdown view: plans for pull-request comments and job summaries, apply outcomes.
 
-Every live value is escaped for a table cell. A plan never exceeds ``limit`` characters
-(GitHub refuses comments over 65,536): sections that do not fit are left out, and a last line
-says how many spaces and entries were.
+Every value from outside camsctl goes through :func:`escape_markdown`, the format's one
+escaping function, or is shown in a code span when nothing in it could end one (:func:`_code`).
+A plan never exceeds ``limit`` characters (GitHub refuses comments over 65,536): sections that
+do not fit are left out, and a last line says how many spaces and entries were.
 """
 
 from __future__ import annotations
@@ -13,14 +14,34 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.outcome import Outcome
 from reconciler.plan import Plan, PlannedSpace
 from reconciler.planfile import PlanMeta
+from reconciler.views.text import visible
 from reconciler.views.wording import apply_summary, outcome_line, phone, shown, summary_line
 
 MARKDOWN_LIMIT = 65_000
 """GitHub refuses comments over 65,536 characters; stay under with room for a footer."""
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+_MARKDOWN = {ord(char): f"&#{ord(char)};" for char in "\\`*_[]|~"} | {
+    ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;"}
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as inert Markdown: shown as written, never as markup, links, HTML or lines.
+
+    Controls and line breaks are first made visible as in the text view (``\\n``, ``\\x1b``),
+    so a value stays on its table row; then HTML's ``<>&`` and Markdown's ``\\`*_[]|~`` become
+    character references. References, unlike backslash escapes, mean the same in a table cell
+    and inside the HTML of a ``<details>`` summary, and never split a table row.
+    """
+    return visible(text).translate(_MARKDOWN)
+
+
+def _code(text: str) -> str:
+    """``text`` in a code span, which shows it literally, when nothing in it could end the
+    span or the table row (a backtick, a pipe, a control); escaped plain text otherwise."""
+    if "`" in text or "|" in text or visible(text) != text:
+        return escape_markdown(text)
+    return f"`{text}`"
 
 
 def _entries(space: PlannedSpace) -> int:
@@ -33,7 +54,9 @@ class MarkdownView:
         self.limit = limit
 
     def _section(self, space: PlannedSpace) -> str:
-        mask = self.mask
+        def number(e164: str | None) -> str:
+            return _code(phone(e164, self.mask))
+
         counts = []
         if space.adds:
             counts.append(f"{len(space.adds)} to add")
@@ -46,22 +69,25 @@ class MarkdownView:
                           f"{'s' if len(space.warnings) != 1 else ''}")
         rows = ["| | number | change | declared at |", "|---|---|---|---|"]
         for add in space.adds:
-            rows.append(f"| `+` add | `{phone(add.phone.e164, mask)}` | "
-                        f"{_cell(add.verified_name)} | `{_cell(add.source.short)}` |")
+            rows.append(f"| `+` add | {number(add.phone.e164)} | "
+                        f"{escape_markdown(add.verified_name)} | {_code(add.source.short)} |")
         for drift in space.drift:
-            change = (f"`{drift.field}`: {_cell(shown(drift.expected, drift.field))} → "
-                      f"{_cell(shown(drift.actual, drift.field))}")
-            rows.append(f"| `~` drift | `{phone(drift.phone, mask)}` | {change} | "
-                        f"`{_cell(drift.source.short)}` |")
+            change = (f"{_code(drift.field)}: "
+                      f"{shown(drift.expected, drift.field, escape_markdown)} → "
+                      f"{shown(drift.actual, drift.field, escape_markdown)}")
+            rows.append(f"| `~` drift | {number(drift.phone)} | {change} | "
+                        f"{_code(drift.source.short)} |")
         for item in space.unmanaged:
-            rows.append(f"| `?` unmanaged | `{phone(item.phone, mask)}` | "
-                        f"{_cell(item.verified_name)} ({item.status}) | |")
+            rows.append(f"| `?` unmanaged | {number(item.phone)} | "
+                        f"{escape_markdown(item.verified_name)} "
+                        f"({escape_markdown(item.status)}) | |")
         for warning in space.warnings:
-            subject = f"`{phone(warning.phone, mask)}`" if warning.phone else ""
-            where = f"`{_cell(warning.source.short)}`" if warning.source else ""
-            rows.append(f"| `!` warning | {subject} | {_cell(warning.message)} | {where} |")
-        return (f"<details><summary><b>{_cell(space.title)}</b>: {', '.join(counts)}"
-                "</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n")
+            subject = number(warning.phone) if warning.phone else ""
+            where = _code(warning.source.short) if warning.source else ""
+            rows.append(f"| `!` warning | {subject} | {escape_markdown(warning.message)} | "
+                        f"{where} |")
+        return (f"<details><summary><b>{escape_markdown(space.title)}</b>: "
+                f"{', '.join(counts)}</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n")
 
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         """The summary first, then a collapsible section per space with findings."""
@@ -87,8 +113,8 @@ class MarkdownView:
 
     def outcomes(self, outcomes: Sequence[Outcome]) -> str:
         return f"### camsctl apply\n\n**{apply_summary(outcomes)}**\n\n" + "\n".join(
-            f"- {_cell(outcome_line(o, self.mask))}" for o in outcomes) + "\n"
+            f"- {escape_markdown(outcome_line(o, self.mask))}" for o in outcomes) + "\n"
 
     def diagnostics(self, diagnostics: Sequence[Diagnostic]) -> str:
-        return "".join(f"- `{_cell(str(d.location))}` {d.severity.value}: {_cell(d.message)}\n"
-                       for d in diagnostics)
+        return "".join(f"- {_code(str(d.location))} {d.severity.value}: "
+                       f"{escape_markdown(d.message)}\n" for d in diagnostics)

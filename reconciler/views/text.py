@@ -1,4 +1,9 @@
-"""The text view: Terraform-like plans for terminals and logs, outcome lines, diagnostics."""
+"""The text view: Terraform-like plans for terminals and logs, outcome lines, diagnostics.
+
+Every value it prints that came from outside camsctl (live names, statuses, phone strings, the
+service's error texts, manifest and plan-file contents) goes through :func:`visible`, the text
+format's one escaping function: a terminal is shown what the value holds, never told to do it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,30 @@ from reconciler.views.wording import (
     summary_line,
 )
 
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+"""Unicode's embedding, override and isolate controls: they reorder the text around them
+(the "Trojan Source" characters)."""
+
+_VISIBLE: dict[int, str] = {
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
+    **{ord(char): name for char, name in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))},
+    **{code: f"\\u{code:04x}" for code in (*BIDI_CONTROLS, 0x2028, 0x2029,
+                                          *range(0xD800, 0xE000))},
+}
+
+
+def visible(text: str) -> str:
+    """``text`` with every character a terminal could act on written as an escape.
+
+    C0 and C1 controls and DEL (which start ANSI sequences, move the cursor, erase lines:
+    ``\\x1b``, ``\\x9b``, ``\\x7f``; ``\\n``, ``\\r``, ``\\t``), line and paragraph separators,
+    bidi embeddings, overrides and isolates (``\\u2028``, ``\\u202e``), and lone surrogates
+    (which cannot be written as UTF-8 at all). Everything else, every script and emoji
+    included, is left as it is, so ordinary values print unchanged.
+    """
+    return text.translate(_VISIBLE)
+
+
 _SEVERITY_COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 
 
@@ -33,27 +62,30 @@ class TextView:
         return click.style(text, fg=colour, bold=True) if self.color else text
 
     def _lines(self, space: PlannedSpace, style: Callable[[str, str], str]) -> list[str]:
-        mask = self.mask
+        def number(e164: str | None) -> str:
+            return visible(phone(e164, self.mask))
+
         out = []
         for add in space.adds:
-            out.append(style("+", "green") + f" {phone(add.phone.e164, mask)}  "
-                       f'add "{add.verified_name}"  ({add.source.short})')
+            out.append(style("+", "green") + f" {number(add.phone.e164)}  "
+                       f'add "{visible(add.verified_name)}"  ({visible(add.source.short)})')
         for drift in space.drift:
-            out.append(style("~", "yellow") + f" {phone(drift.phone, mask)}  {drift.field}: "
-                       f"{shown(drift.expected, drift.field)} -> "
-                       f"{shown(drift.actual, drift.field)}  ({drift.source.short})")
+            out.append(style("~", "yellow") + f" {number(drift.phone)}  {drift.field}: "
+                       f"{shown(drift.expected, drift.field, visible)} -> "
+                       f"{shown(drift.actual, drift.field, visible)}  "
+                       f"({visible(drift.source.short)})")
         for item in space.unmanaged:
-            out.append(style("?", "cyan") + f" {phone(item.phone, mask)}  not declared: "
-                       f'"{item.verified_name}" ({item.status})')
+            out.append(style("?", "cyan") + f" {number(item.phone)}  not declared: "
+                       f'"{visible(item.verified_name)}" ({visible(item.status)})')
         for warning in space.warnings:
-            where = f"  ({warning.source.short})" if warning.source else ""
-            subject = f"{phone(warning.phone, mask)}  " if warning.phone else ""
-            out.append(style("!", "red") + f" {subject}{warning.message}{where}")
+            where = f"  ({visible(warning.source.short)})" if warning.source else ""
+            subject = f"{number(warning.phone)}  " if warning.phone else ""
+            out.append(style("!", "red") + f" {subject}{visible(warning.message)}{where}")
         return out
 
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         """A block per space with findings, then the summary line."""
-        blocks = ["\n".join([self._style(space.title),
+        blocks = ["\n".join([self._style(visible(space.title)),
                              *("  " + line for line in self._lines(space, self._style))])
                   for space in plan.spaces if space.has_findings]
         parts = [LEGEND, *blocks] if blocks else []
@@ -63,11 +95,11 @@ class TextView:
 
     def outcomes(self, outcomes: Sequence[Outcome]) -> str:
         """One line per add, then ``Apply complete: ...``."""
-        return "".join(outcome_line(o, self.mask) + "\n" for o in outcomes) \
+        return "".join(visible(outcome_line(o, self.mask)) + "\n" for o in outcomes) \
             + apply_summary(outcomes) + "\n"
 
     def diagnostics(self, diagnostics: Sequence[Diagnostic]) -> str:
         """``FILE:LINE:COL: error: message``, one a line."""
-        return "".join(f"{d.location}: "
+        return "".join(f"{visible(str(d.location))}: "
                        f"{self._style(d.severity.value, _SEVERITY_COLOUR[d.severity])}: "
-                       f"{d.message}\n" for d in diagnostics)
+                       f"{visible(d.message)}\n" for d in diagnostics)

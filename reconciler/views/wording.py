@@ -1,16 +1,18 @@
 """The words every view shares: how numbers, values, summaries and outcomes read to a person.
 
 Pure. Phone numbers are personal data: every number a person reads goes through
-:func:`phone`, which honours ``mask`` (``--mask-numbers``).
+:func:`phone`, which honours ``mask`` (``--mask-numbers``), and so does every number inside
+the service's own words (:func:`~reconciler.phone.mask_in_text`). Escaping is the views' own:
+these words are built from raw values, and each view escapes them for its format.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reconciler.outcome import Outcome, Result
-from reconciler.phone import mask_e164
+from reconciler.phone import mask_e164, mask_in_text
 from reconciler.plan import FieldValue, Plan
 
 NO_CHANGES = "No changes. Live state matches the manifests."
@@ -25,14 +27,19 @@ def phone(e164: str | None, mask: bool, *, waba: str = "WABA") -> str:
     return mask_e164(e164) if mask else e164
 
 
-def shown(value: FieldValue, field: str) -> str:
-    """An expected or actual value: statuses bare, other text quoted, lists bracketed."""
+def shown(value: FieldValue, field: str, escape: Callable[[str], str]) -> str:
+    """An expected or actual value: statuses bare, other text quoted, lists bracketed.
+
+    ``escape`` is the view's escaping function, applied to each value and not to the
+    brackets and quotes around them, which are this function's own words.
+    """
     if value is None:
         return "(none)"
     if isinstance(value, tuple):
-        listed = ", ".join(value)
+        listed = ", ".join(escape(item) for item in value)
         return f"one of [{listed}]" if field == "status" else f"[{listed}]"
-    return value if field in ("status", "waba.review_status") else f'"{value}"'
+    text = escape(value)
+    return text if field in ("status", "waba.review_status") else f'"{text}"'
 
 
 def summary_line(plan: Plan) -> str:
@@ -44,15 +51,20 @@ def summary_line(plan: Plan) -> str:
 
 
 def outcome_line(outcome: Outcome, mask: bool) -> str:
-    """``+86... (space 123): added (RequestId ...)``, or the reason it did not."""
+    """``+86... (space 123): added (RequestId ...)``, or the reason it did not.
+
+    The reason quotes the service, whose messages may name the number: with ``mask``, every
+    phone-like run of digits in it is masked too.
+    """
     text = f"{phone(outcome.add.phone.e164, mask)} (space {outcome.add.space_id}): " \
         f"{outcome.result.value}"
+    reason = mask_in_text(outcome.reason) if mask and outcome.reason else outcome.reason
     if outcome.result in (Result.FAILED, Result.UNKNOWN, Result.NOT_SENT):
-        text += f": {outcome.reason}"
+        text += f": {reason}"
     elif outcome.request_id:
         text += f" (RequestId {outcome.request_id})"
-    elif outcome.reason:
-        text += f" ({outcome.reason})"
+    elif reason:
+        text += f" ({reason})"
     return text
 
 
