@@ -9,6 +9,7 @@ a field the service left out is ``None``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -41,6 +42,16 @@ def parse_json(data: bytes | str) -> JSONValue:
     return value
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str) -> str:
+    """A string of an answer as text that can be written: JSON's ``\\ud800`` escapes can
+    decode to a lone surrogate, which no UTF-8 output (a terminal, a plan file, the
+    journal) accepts; each becomes U+FFFD, the replacement character."""
+    return value if value.isascii() else _LONE_SURROGATE.sub("\ufffd", value)
+
+
 @dataclass(frozen=True)
 class FieldReader:
     """Typed access to one JSON object of an answer; errors name the operation and the path."""
@@ -65,7 +76,7 @@ class FieldReader:
             return str(value)
         if not isinstance(value, str):
             raise self._fail(key, "a string")
-        return value
+        return _text(value)
 
     def required_str(self, key: str) -> str:
         value = self.optional_str(key)
@@ -78,7 +89,7 @@ class FieldReader:
         as compact JSON (the OpenAPI gateway sends ``AccessDeniedDetail`` as an object)."""
         value = self.obj.get(key)
         if value is None or isinstance(value, str):
-            return value
+            return None if value is None else _text(value)
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
     def string_tuple(self, key: str) -> tuple[str, ...]:
@@ -87,7 +98,7 @@ class FieldReader:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._fail(key, "a list of strings")
-        return tuple(v for v in value if isinstance(v, str))
+        return tuple(_text(v) for v in value if isinstance(v, str))
 
     def optional_object(self, key: str) -> FieldReader | None:
         value = self.obj.get(key)

@@ -274,3 +274,18 @@ def test_a_hostile_aliyun_config_is_one_error(content: bytes | None, expected: s
         code, _, err = run(camsctl, url, tmp_path, "plan", "MANIFEST")
     assert code == 1
     assert str(config) in err and expected in err, err
+
+
+def test_a_lone_surrogate_in_a_live_name_is_replaced(camsctl: Camsctl, tmp_path: Path) -> None:
+    # Valid JSON whose string decodes to a lone surrogate, which no UTF-8 output accepts.
+    body = (b'{"RequestId": "r", "Code": "OK", "PhoneNumbers": [{"PhoneNumber": '
+            b'"8613800001234", "VerifiedName": "Acme \\ud800 Retail", "Status": "CONNECTED"}]}')
+    plan_file = tmp_path / "plan.json"
+    answer = by_action(QueryChatappPhoneNumbers=fixed(http("200 OK", body)))
+    with scripted_server(answer) as url:
+        code, out, err = run(camsctl, url, tmp_path, "plan", "MANIFEST", "--out",
+                             str(plan_file), "--detailed-exitcode")
+    assert code == 8, err  # success; the live number is unmanaged (exit bit 8)
+    assert "Acme \ufffd Retail" in out
+    saved = json.loads(plan_file.read_text(encoding="utf-8"))
+    assert saved["unmanaged"][0]["verified_name"] == "Acme \ufffd Retail"
