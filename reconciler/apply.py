@@ -17,7 +17,13 @@ import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.api import AmbiguousWriteError, ApiError, CamsClient, CamsError
+from reconciler.api import (
+    AccountWideError,
+    AmbiguousWriteError,
+    ApiError,
+    CamsClient,
+    CamsError,
+)
 from reconciler.journal import Doubt, EarlierAdd, Journal, JournalError
 from reconciler.outcome import Outcome, Result
 from reconciler.plan import AddNumber, Plan
@@ -39,6 +45,7 @@ class Stop:
 
     journal_error: JournalError | None = None
     interrupted: bool = False
+    account_wide: AccountWideError | None = None
 
     def journal_failed(self, error: JournalError) -> None:
         if self.journal_error is None:
@@ -47,20 +54,30 @@ class Stop:
     def interrupt(self) -> None:
         self.interrupted = True
 
+    def every_call_fails(self, error: AccountWideError) -> None:
+        if self.account_wide is None:
+            self.account_wide = error
+
     @property
     def requested(self) -> bool:
-        return self.interrupted or self.journal_error is not None
+        return self.interrupted or self.journal_error is not None or \
+            self.account_wide is not None
 
     @property
     def reason(self) -> str:
         if self.journal_error is not None:
             return f"not sent: the journal could not be written ({self.journal_error})"
+        if self.account_wide is not None:
+            return (f"not sent: {describe_error(self.account_wide)} would refuse every "
+                    "add")
         return "not sent: apply was interrupted"
 
 
 def describe_error(error: CamsError) -> str:
     """A failure for humans: the service's code and message, its RequestId when known, and
     for a RAM denial the detail that says what was denied."""
+    if isinstance(error, AccountWideError):
+        error = error.cause
     if isinstance(error, ApiError):
         return f"{error.code}: {error.answer.message}{error.answer.notes}"
     return str(error)
@@ -128,6 +145,8 @@ class _SpaceApplier:
                 return await self._confirm_earlier(add, earlier)
             return await self._send(add, sent_before)
         except CamsError as exc:  # a re-read failed: the add may or may not be there
+            if isinstance(exc, AccountWideError):  # and no other call would succeed
+                self._stop.every_call_fails(exc)
             return self._end(Outcome(add, Result.UNKNOWN, reason=(
                 f"the space could not be re-read ({describe_error(exc)}); {RETRY_LATER}")))
 
@@ -170,6 +189,11 @@ class _SpaceApplier:
                     f"not list it yet; {RETRY_LATER}")))
             return self._end(Outcome(add, Result.FAILED, request_id=exc.request_id,
                                      reason=describe_error(exc)))
+        except AccountWideError as exc:  # refused or unsent, as every add would be
+            self._stop.every_call_fails(exc)
+            return self._end(Outcome(add, Result.UNKNOWN if sent_before else Result.FAILED,
+                                     reason=f"{describe_error(exc)}; no other add was "
+                                            "sent: each would fail the same way"))
         except CamsError as exc:  # it never reached the service
             return self._end(Outcome(add, Result.FAILED, reason=describe_error(exc)))
         return self._end(Outcome(add, Result.ADDED, request_id=request_id))
@@ -196,14 +220,26 @@ async def apply_adds(client: CamsClient, plan: Plan, journal: Journal, *,
     for add in plan.adds:
         by_space.setdefault(add.space_id, []).append(add)
 
-    async def space_worker(adds: Sequence[AddNumber]) -> list[Outcome]:
+    # The first add goes alone: a failure every add would meet (a RAM denial of the action,
+    # an endpoint gone) then stops the run after one call, not after one call per space.
+    first_answered = asyncio.Event()
+
+    async def space_worker(adds: Sequence[AddNumber], leads: bool) -> list[Outcome]:
         applier = _SpaceApplier(client, journal, isv_codes.get(adds[0].space_id), stop,
                                 reread_delays, progress)
-        return [await applier.add(add, doubts.get(key := (add.space_id, add.phone.e164)),
-                                  key in sent_before)
-                for add in adds]
+        if not leads:
+            await first_answered.wait()
+        outcomes = []
+        for add in adds:
+            try:
+                outcomes.append(await applier.add(
+                    add, doubts.get(key := (add.space_id, add.phone.e164)), key in sent_before))
+            finally:
+                first_answered.set()
+        return outcomes
 
-    results = await asyncio.gather(*(space_worker(adds) for adds in by_space.values()))
+    results = await asyncio.gather(*(space_worker(adds, leads=index == 0)
+                                     for index, adds in enumerate(by_space.values())))
     outcomes = {(o.add.space_id, o.add.phone.e164): o for group in results for o in group}
     return tuple(outcomes[(a.space_id, a.phone.e164)] for a in plan.adds)
 

@@ -126,6 +126,12 @@ def _error(message: str, details: Iterable[str] = ()) -> None:
         click.echo(f"  {visible(detail)}", err=True)
 
 
+def _service(text: str, mask: bool) -> str:
+    """The service's words (an error's message) as shown: numbers in them masked with
+    --mask-numbers."""
+    return mask_in_text(text) if mask else text
+
+
 def _fail(ctx: click.Context, message: str) -> None:
     _error(message)
     ctx.exit(1)
@@ -136,16 +142,13 @@ def _run(ctx: click.Context, work: Coroutine[None, None, T], *, mask: bool = Fal
 
     With ``mask`` (--mask-numbers), numbers in the service's words are masked too.
     """
-    def service(text: str) -> str:
-        return mask_in_text(text) if mask else text
-
     try:
         return asyncio.run(work)
     except RefreshError as exc:
-        _error("could not read the live state:", (f"space {space}: {service(str(error))}"
+        _error("could not read the live state:", (f"space {space}: {_service(str(error), mask)}"
                                                   for space, error in exc.failures.items()))
     except CamsError as exc:
-        _error(service(str(exc)))
+        _error(_service(str(exc), mask))
     except workflow.Refused as exc:
         _error(exc.message, exc.details)
     except (PlanFileError, LockError, JournalError) as exc:
@@ -448,6 +451,8 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
     if done.stop.journal_error is not None:
         _error(f"{done.stop.journal_error}. No add was sent after that; the lines above say "
                "how each one ended.")
+    elif done.stop.account_wide is not None:
+        _error(_service(str(done.stop.account_wide), mask_numbers))
     elif done.stop.interrupted:
         click.echo("Error: apply was interrupted; the lines above say how each add ended. "
                    "Run apply again to add the rest.", err=True)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
 
-from reconciler.api import CamsClient, CamsError, ListedNumber
-from reconciler.api.errors import is_account_wide
+from reconciler.api import AccountWideError, CamsClient, CamsError, ListedNumber
 from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
 from reconciler.manifest import Desired, DesiredSpace
 from reconciler.phone import PhoneNumber, from_live_digits
@@ -109,18 +108,22 @@ async def _read_all(client: CamsClient, plans: list[_Reads], progress: Progress 
 
     # One space first: a failure no space could escape (credentials refused, no route to the
     # endpoint) then ends the run after one call and its retries, with one error, instead of
-    # one identical error per space, each spending a call of the account's quota.
+    # one identical error per space, each spending a call of the account's quota. A later
+    # space can still meet one (the endpoint goes away mid-run): that error is then the run's.
     results: list[LiveSpace | BaseException] = []
     if plans:
         try:
             results.append(await one(plans[0]))
+        except AccountWideError:
+            raise
         except CamsError as exc:
-            if is_account_wide(exc):
-                raise
             results.append(exc)
     results += await asyncio.gather(*(one(r) for r in plans[1:]), return_exceptions=True)
     failures: dict[str, CamsError] = {}
     spaces: dict[str, LiveSpace] = {}
+    for result in results:
+        if isinstance(result, AccountWideError):
+            raise result
     for reads, result in zip(plans, results, strict=True):
         if isinstance(result, CamsError):
             failures[reads.space_id] = result

@@ -9,6 +9,7 @@ from reconciler.api.credential_types import Credentials, CredentialSource
 from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
+    AccountWideError,
     AmbiguousWriteError,
     ApiError,
     AuthenticationError,
@@ -32,6 +33,7 @@ from reconciler.api.models import (
 )
 
 __all__ = [
+    "AccountWideError",
     "AmbiguousWriteError",
     "ApiError",
     "AuthenticationError",

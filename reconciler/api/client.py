@@ -30,13 +30,16 @@ from reconciler.api.credential_types import Credentials, CredentialSource
 from reconciler.api.credentials import resolve_credentials
 from reconciler.api.endpoint import Endpoint, resolve_endpoint
 from reconciler.api.errors import (
+    AccountWideError,
     AmbiguousWriteError,
+    CamsError,
     NetworkError,
     ResponseError,
     ServiceAnswer,
     ThrottledError,
     TransientError,
     classify_answer,
+    is_account_wide,
 )
 from reconciler.api.exchange import exchange
 from reconciler.api.flow import FlowControl, RetryPolicy
@@ -110,6 +113,7 @@ class CamsClient:
     ) -> None:
         self.endpoint = endpoint
         self._timeout = timeout
+        self._identity: str | None = None  # of the credentials the last attempt used
         self._credentials = credentials
         self._http = http
         self.flow = flow
@@ -123,7 +127,12 @@ class CamsClient:
     async def authenticate(self) -> None:
         """Obtain credentials now (an OIDC exchange, say), so a failure is one clear error
         before any call rather than the same error once per call."""
-        await self._credentials.credentials()
+        try:
+            await self._credentials.credentials()
+        except CamsError as exc:
+            if is_account_wide(exc):  # STS refused the exchange
+                raise AccountWideError(exc, None) from None
+            raise
 
     # -- the five operations ------------------------------------------------------------
 
@@ -203,12 +212,17 @@ class CamsClient:
             extra_headers=(("accept", "application/json"), ("user-agent", USER_AGENT)),
         )
         sent: list[float] = []  # holds the time.monotonic() of the first send, once sent
-        async with self.flow.call():  # one slot for all attempts: a retry keeps its place
-            async for attempt in self._retry.retrying(should_retry,
-                                                      lambda: sent[0] if sent else None):
-                with attempt:
-                    number = attempt.retry_state.attempt_number
-                    return await self._attempt(call, number, sent)
+        try:
+            async with self.flow.call():  # one slot for all attempts: a retry keeps its place
+                async for attempt in self._retry.retrying(should_retry,
+                                                          lambda: sent[0] if sent else None):
+                    with attempt:
+                        number = attempt.retry_state.attempt_number
+                        return await self._attempt(call, number, sent)
+        except CamsError as exc:
+            if is_account_wide(exc):
+                raise AccountWideError(exc, self._identity) from None
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def _attempt(self, call: RpcCall, number: int, sent: list[float]) -> FieldReader:
@@ -217,6 +231,7 @@ class CamsClient:
         if not sent:
             sent.append(time.monotonic())
         credentials: Credentials = await self._credentials.credentials()
+        self._identity = credentials.identity
         signed = sign_request(call, credentials, self._clock(), self._nonce())
         request = self._http.build_request(
             "POST", f"{self.endpoint.url}/?{signed.query_string}", headers=signed.headers,

@@ -20,6 +20,8 @@ never contains a secret (AccessKey secret, STS token, Authorization header).
     │   └── NetworkError          connect/read failure, timeout, reset (.request_sent)
     ├── AmbiguousWriteError       a write whose outcome is unknown (lost or unreadable answer,
     │                             5xx): re-read, then decide
+    ├── AccountWideError          one of the above that every call would meet (credentials,
+    │                             subscription, RAM denial, unreachable endpoint): stop
     └── ResponseError             an answer that is not the API's JSON shape
 """
 
@@ -196,8 +198,56 @@ def is_account_wide(error: CamsError) -> bool:
     """Whether ``error`` cannot be specific to the one space a call was about, so every other
     call would meet it too: credentials refused, the product not subscribed, a RAM denial of
     the action, or an endpoint that cannot be reached at all (DNS, connect, TLS)."""
-    if isinstance(error, AuthenticationError):
+    if isinstance(error, AccountWideError | AuthenticationError):
         return True
     if isinstance(error, ApiError):
         return error.code.startswith("Product.Unsubscript") or error.answer.is_denial
     return isinstance(error, NetworkError) and not error.request_sent
+
+
+_CHECKS = (
+    ("InvalidAccessKeyId", "that this AccessKey id exists, is enabled, and belongs to the "
+                           "account (RAM console, the user's AccessKey list)"),
+    ("SignatureDoesNotMatch", "that the AccessKey secret is the one of this AccessKey id (a "
+                              "secret is shown only when its key is created: make a new key "
+                              "if it is lost)"),
+    ("IncompleteSignature", "that the AccessKey secret is the one of this AccessKey id"),
+    ("InvalidSecurityToken", "that the STS security token is current (temporary credentials "
+                             "expire) and was issued with this AccessKey id"),
+    ("MissingSecurityToken", "that the STS security token of this temporary AccessKey is set "
+                             "(ALIBABA_CLOUD_SECURITY_TOKEN, or the profile's sts_token)"),
+    ("InvalidTimeStamp", "this machine's clock: requests carry the time and are refused when "
+                         "it is more than 15 minutes off"),
+    ("Product.Unsubscript", "that Chat App Message Service is activated for this account (its "
+                            "console offers to activate it)"),
+)
+
+
+def what_to_check(error: CamsError) -> str:
+    """What a person should look at to fix an account-wide failure."""
+    if isinstance(error, NetworkError):
+        return ("the endpoint (--endpoint, --region), DNS, and any proxy (HTTPS_PROXY) or "
+                "firewall between here and it; for a TLS failure, the CA certificates "
+                "(SSL_CERT_FILE)")
+    if isinstance(error, ApiError):
+        if error.answer.is_denial:
+            return (f"that a RAM policy of the identity in AccessDeniedDetail allows the "
+                    f"action {error.operation}")
+        for prefix, check in _CHECKS:
+            if error.code.startswith(prefix):
+                return check
+    return "the credentials and the endpoint"
+
+
+class AccountWideError(CamsError):
+    """A failure no other call of the run could escape (:func:`is_account_wide`): the run
+    stops at once with it. The message adds, to the failure's own (operation, code, message,
+    RequestId, AccessDeniedDetail), which credentials were used, the AccessKey id masked, and
+    what to check."""
+
+    def __init__(self, cause: CamsError, credentials: str | None) -> None:
+        self.cause = cause
+        used = f" Used {credentials}." if credentials and isinstance(cause, ApiError) else ""
+        super().__init__("", f"{cause}.{used} Check {what_to_check(cause)}. camsctl stopped "
+                             "there: every other call would fail the same way.")
+        self.operation = cause.operation

@@ -11,6 +11,7 @@ import pytest
 from inprocess import EMPTY_SPACE, SPACE, client_for, make_app
 
 from reconciler.api import (
+    AccountWideError,
     AmbiguousWriteError,
     ApiError,
     AuthenticationError,
@@ -81,18 +82,24 @@ def test_unknown_space_is_an_api_error_naming_the_operation() -> None:
     run(scenario())
 
 
-@pytest.mark.parametrize(("credentials", "code"), [
-    (Credentials("LTAI5tTestKey", "wrong-secret"), "SignatureDoesNotMatch"),
-    (Credentials("NoSuchKey", "test-secret"), "InvalidAccessKeyId.NotFound"),
+@pytest.mark.parametrize(("credentials", "code", "masked"), [
+    (Credentials("LTAI5tTestKey", "wrong-secret", origin="a test"), "SignatureDoesNotMatch",
+     "LTAI****tKey"),
+    (Credentials("NoSuchKey", "test-secret", origin="a test"), "InvalidAccessKeyId.NotFound",
+     "****"),
 ])
-def test_refused_credentials(credentials: Credentials, code: str) -> None:
+def test_refused_credentials(credentials: Credentials, code: str, masked: str) -> None:
     async def scenario() -> None:
         async with client_for(make_app(),
                               credentials=StaticCredentials(credentials)) as client:
-            with pytest.raises(AuthenticationError) as caught:
+            with pytest.raises(AccountWideError) as caught:
                 await client.query_bind_waba(SPACE)
-        assert caught.value.code == code
+        cause = caught.value.cause
+        assert isinstance(cause, AuthenticationError) and cause.code == code
         assert "wrong-secret" not in str(caught.value)
+        # The message says which credentials were refused (the id masked) and what to check.
+        assert f" Used credentials from a test (AccessKey {masked}). Check that " \
+            in str(caught.value)
     run(scenario())
 
 
@@ -100,11 +107,11 @@ def test_stale_clock_and_replayed_nonce_are_refused() -> None:
     async def scenario() -> None:
         stale = lambda: datetime.now(UTC) - timedelta(minutes=16)  # noqa: E731
         async with client_for(make_app(), clock=stale) as client:
-            with pytest.raises(AuthenticationError, match=r"InvalidTimeStamp\.Expired"):
+            with pytest.raises(AccountWideError, match=r"InvalidTimeStamp\.Expired.*clock"):
                 await client.query_bind_waba(SPACE)
         async with client_for(make_app(), nonce=lambda: "same-nonce") as client:
             await client.query_bind_waba(SPACE)
-            with pytest.raises(AuthenticationError, match="SignatureNonceUsed"):
+            with pytest.raises(AccountWideError, match="SignatureNonceUsed"):
                 await client.query_bind_waba(SPACE)
     run(scenario())
 
@@ -183,9 +190,10 @@ def test_add_not_sent_when_connection_refused_is_retried_then_network_error() ->
         async with open_client("http://127.0.0.1", transport=httpx.MockTransport(refuse),
                                credentials=StaticCredentials(Credentials("a", "b")),
                                retry=RetryPolicy(max_attempts=3, base_delay=0.001)) as client:
-            with pytest.raises(NetworkError) as caught:
+            with pytest.raises(AccountWideError) as caught:
                 await client.add_phone_number(SPACE, "86", "13800001234", "Acme")
-        assert caught.value.request_sent is False
+        assert isinstance(caught.value.cause, NetworkError)
+        assert caught.value.cause.request_sent is False
     run(scenario())
     assert calls == 3
 
@@ -197,7 +205,8 @@ def _fixed(status: int, body: bytes, headers: dict[str, str] | None = None
 
 
 @pytest.mark.parametrize(("status", "body", "error"), [
-    (200, b'{"Code": "Ram.PermissionDeny", "Message": "no", "RequestId": "R1"}', ApiError),
+    (200, b'{"Code": "Ram.PermissionDeny", "Message": "no", "RequestId": "R1"}',
+     AccountWideError),
     (200, b"<html>proxy</html>", ResponseError),
     (200, b'{"Message": "no code"}', ResponseError),
     (502, b"<html>bad gateway</html>", ServerError),
@@ -235,10 +244,11 @@ def test_a_ram_denial_quotes_its_access_denied_detail(code: str, detail: object,
         async with open_client("http://127.0.0.1", transport=_fixed(403, body.encode()),
                                credentials=StaticCredentials(Credentials("a", "s3cret-key")),
                                retry=RetryPolicy(max_attempts=1)) as client:
-            with pytest.raises(ApiError) as caught:
+            with pytest.raises(AccountWideError) as caught:
                 await client.query_bind_waba(SPACE)
         text = str(caught.value)
-        assert type(caught.value) is ApiError and caught.value.code == code
+        cause = caught.value.cause
+        assert type(cause) is ApiError and cause.code == code
         assert text.startswith(f"QueryChatappBindWaba: HTTP 403 {code}: You are not authorized")
         assert "(RequestId R-DENIED; AccessDeniedDetail: " in text and shown in text
         assert f"; Recommend: https://api.aliyun.com/troubleshoot?q={code})" in text

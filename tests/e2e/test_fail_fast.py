@@ -24,6 +24,10 @@ def test_a_wrong_secret_costs_one_call_and_gives_one_error(
         assert run.returncode == 1
         errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and "SignatureDoesNotMatch" in errors[0], run.stderr
+        assert "QueryChatappPhoneNumbers: HTTP 400 SignatureDoesNotMatch" in errors[0]
+        assert "(RequestId " in errors[0]
+        assert "Used credentials from environment (AccessKey ****)." in errors[0]
+        assert "Check that the AccessKey secret is the one of this AccessKey id" in errors[0]
         assert "space 35" not in run.stderr  # not one line per space
         assert emulator.stats()["total_calls"] - before == 1
     assert emulator.adds_sent() == 0
@@ -38,4 +42,5 @@ def test_a_dead_endpoint_gives_one_error(camsctl: Camsctl, tmp_path: Path,
     assert run.returncode == 1
     errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "cannot connect to 127.0.0.1:1" in errors[0], run.stderr
+    assert "Check the endpoint (--endpoint, --region), DNS" in errors[0]
     assert run.stderr.count("cannot connect") == 1

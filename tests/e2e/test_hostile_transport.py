@@ -96,7 +96,8 @@ def run(camsctl: Camsctl, url: str, tmp_path: Path, *args: str,
         spaces: tuple[str, ...] = (SPACE,), numbers: str = "[]") -> tuple[int, str, str]:
     manifest = tmp_path / "m.yaml"
     manifest.write_text("version: 1\nspaces:\n" + "".join(
-        f'  - {{id: "{space}", numbers: {numbers}}}\n' for space in spaces))
+        f'  - {{id: "{space}", numbers: {numbers.replace("INDEX", str(index))}}}\n'
+        for index, space in enumerate(spaces)))
     command = [arg.replace("MANIFEST", str(manifest)) for arg in args]
     done = subprocess.run([sys.executable, "-m", "reconciler", "--endpoint", url, *command],
                           cwd=camsctl.workdir, env=camsctl.env, capture_output=True, text=True,
@@ -289,3 +290,34 @@ def test_a_lone_surrogate_in_a_live_name_is_replaced(camsctl: Camsctl, tmp_path:
     assert "Acme \ufffd Retail" in out
     saved = json.loads(plan_file.read_text(encoding="utf-8"))
     assert saved["unmanaged"][0]["verified_name"] == "Acme \ufffd Retail"
+
+
+def test_a_ram_denial_of_add_stops_apply_after_one_add(camsctl: Camsctl,
+                                                       tmp_path: Path) -> None:
+    adds: list[str] = []
+    denial = http("403 Forbidden", json.dumps({
+        "RequestId": RID, "Code": "Ram.PermissionDeny", "Message": "You are not authorized.",
+        "AccessDeniedDetail": {"AuthAction": "cams:AddChatappPhoneNumber",
+                               "NoPermissionType": "ImplicitDeny"}}).encode())
+
+    async def deny(head: str, writer: asyncio.StreamWriter) -> None:
+        adds.append(head)
+        await fixed(denial)(head, writer)
+    no_waba = http("200 OK", json.dumps({"RequestId": RID, "Code": "OK"}).encode())
+    answers = by_action(QueryChatappPhoneNumbers=fixed(ok_list()),
+                        QueryChatappBindWaba=fixed(no_waba), AddChatappPhoneNumber=deny)
+    spaces = tuple(f"90000000000001{i}" for i in range(4))
+    with scripted_server(answers) as url:
+        code, out, err = run(camsctl, url, tmp_path, "apply", "--auto-approve", "MANIFEST",
+                             spaces=spaces,
+                             numbers='[{phone: "+86 138 0000 123INDEX", verified_name: "A"}]')
+    assert code == 1
+    assert len(adds) == 1
+    assert "Apply complete: 0 added, 3 not sent, 1 failed." in out, out
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, err
+    assert "AddChatappPhoneNumber: HTTP 403 Ram.PermissionDeny" in errors[0]
+    assert f"RequestId {RID}" in errors[0] and "cams:AddChatappPhoneNumber" in errors[0]
+    assert "Used credentials from environment (AccessKey ****)" in errors[0]
+    assert "Check that a RAM policy of the identity in AccessDeniedDetail allows the action " \
+           "AddChatappPhoneNumber" in errors[0]
