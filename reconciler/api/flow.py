@@ -46,7 +46,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from reconciler.api.errors import ConfigurationError, ThrottledError
+from reconciler.api.errors import ConfigurationError, NetworkError, ThrottledError
 
 
 class PermitSchedule:
@@ -220,17 +220,25 @@ class _Budget(stop_base):
     has spent none of its budget yet.
     """
 
-    def __init__(self, limit: int, throttled_limit: int, max_elapsed: float,
-                 first_sent: Callable[[], float | None]) -> None:
+    def __init__(self, limit: int, throttled_limit: int, unreachable_limit: int,
+                 max_elapsed: float, first_sent: Callable[[], float | None]) -> None:
         self.limit = limit
         self.throttled_limit = throttled_limit
+        self.unreachable_limit = unreachable_limit
         self.max_elapsed = max_elapsed
         self.first_sent = first_sent
 
+    def _limit(self, failure: BaseException | None) -> int:
+        if isinstance(failure, ThrottledError):
+            return self.throttled_limit
+        if isinstance(failure, NetworkError) and not failure.request_sent:
+            return self.unreachable_limit
+        return self.limit
+
     def __call__(self, retry_state: RetryCallState) -> bool:
         outcome = retry_state.outcome
-        throttled = outcome is not None and isinstance(outcome.exception(), ThrottledError)
-        if retry_state.attempt_number >= (self.throttled_limit if throttled else self.limit):
+        failure = outcome.exception() if outcome is not None else None
+        if retry_state.attempt_number >= self._limit(failure):
             return True
         sent = self.first_sent()
         start = retry_state.start_time if sent is None else sent
@@ -250,11 +258,14 @@ class RetryPolicy:
     A throttled answer is the service asking us to wait, not a fault: while it keeps saying
     so, a call may try up to ``max_throttled_attempts`` times (still within ``max_elapsed``),
     so a neighbour that shares the AccessKey cannot make a read fail by winning a few races.
-    Other failures stop after ``max_attempts``.
+    An endpoint that cannot be reached at all (DNS, connect, TLS) is tried
+    ``max_unreachable_attempts`` times: it stops the whole run (``is_account_wide``), so it
+    should say so in seconds. Other failures stop after ``max_attempts``.
     """
 
     max_attempts: int = 6
     max_throttled_attempts: int = 20
+    max_unreachable_attempts: int = 3
     base_delay: float = 0.2
     max_delay: float = 5.0
     max_elapsed: float = 30.0
@@ -273,8 +284,8 @@ class RetryPolicy:
         """Retry a call; ``first_sent`` gives the ``time.monotonic()`` of its first send, or
         None before it (then the budget counts from the call's start)."""
         return AsyncRetrying(
-            stop=_Budget(self.max_attempts, self.max_throttled_attempts, self.max_elapsed,
-                         first_sent),
+            stop=_Budget(self.max_attempts, self.max_throttled_attempts,
+                         self.max_unreachable_attempts, self.max_elapsed, first_sent),
             wait=self._wait,
             retry=retry_if_exception(should_retry),
             reraise=True,
