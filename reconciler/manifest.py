@@ -28,7 +28,7 @@ from reconciler.phone import (
     parse_phone,
 )
 from reconciler.schemacheck import Check, Unsupported, compile_check, inline_refs
-from reconciler.schemas import validator
+from reconciler.schemas import load_schema, validator
 from reconciler.yamlsource import LocatedDocument, ValuePath, describe_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
@@ -146,6 +146,30 @@ def _manifest_validator() -> Draft202012Validator:
 
 
 @cache
+def _status_rule() -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """What a status must look like, and the documented statuses, as the schema publishes them
+    (``$defs.statusList.items``: its ``pattern``, and its ``examples``)."""
+    items = _schema_at(load_schema(MANIFEST_SCHEMA), "$defs", "statusList", "items")
+    pattern, examples = items.get("pattern"), items.get("examples")
+    assert isinstance(pattern, str) and isinstance(examples, list)
+    return re.compile(pattern), tuple(str(status) for status in examples)
+
+
+def documented_statuses() -> tuple[str, ...]:
+    """The statuses QueryChatappPhoneNumbers is documented to report, in the schema's order."""
+    return _status_rule()[1]
+
+
+def _schema_at(schema: Mapping[str, object], *keys: str) -> Mapping[str, object]:
+    node: object = schema
+    for key in keys:
+        assert isinstance(node, Mapping), key
+        node = node[key]
+    assert isinstance(node, Mapping)
+    return node
+
+
+@cache
 def _manifest_check() -> Check | None:
     """The yes-or-no check of the manifest validator's schema; None if it cannot be made."""
     try:
@@ -215,6 +239,11 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
         return [error(here, f"{where}: {err.instance!r} is not one of "
                             f"{', '.join(choices)}{hint}")]
     if kind == "pattern":
+        if len(path) >= 2 and path[-2] == "status":
+            documented = documented_statuses()
+            return [error(here, f"{where}: {err.instance!r} is not a status: statuses are "
+                                "capital letters and underscores, like CONNECTED"
+                                f"{_did_you_mean(str(err.instance), documented)}")]
         if err.validator_value == "^[0-9]+$":
             return [error(here, f"{where} must be digits only, got {err.instance!r}")]
         return [error(here, f"{where} must not be empty or blank")]
@@ -240,6 +269,9 @@ class _Builder:
     numbers: dict[str, tuple[str, Location]] = field(default_factory=dict)
     # Written number → what parse_phone gives it, parsed ahead for many numbers at once.
     phones: Mapping[str, PhoneNumber | PhoneNumberError] = field(default_factory=dict)
+    # Where an undocumented status was warned about: numbers that share one through an anchor
+    # get one warning, at the anchor.
+    status_warned: set[Location] = field(default_factory=set)
 
     def add_document(self, doc: LocatedDocument) -> None:
         root = doc.value
@@ -253,6 +285,7 @@ class _Builder:
         file_statuses = DEFAULT_STATUSES
         defaults = root.get("defaults")
         if isinstance(defaults, Mapping):
+            self._undocumented_statuses(doc, ("defaults", "status"), defaults.get("status"))
             file_statuses = _statuses(defaults.get("status")) or file_statuses
         spaces = root.get("spaces")
         if not isinstance(spaces, list):
@@ -299,6 +332,7 @@ class _Builder:
 
     def _number(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                 space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
+        self._undocumented_statuses(doc, (*path, "status"), raw.get("status"))
         written = raw.get("phone")
         if not isinstance(written, str):
             return None
@@ -340,6 +374,27 @@ class _Builder:
             source=doc.location(path),
             profile=_profile(profile) if isinstance(profile, Mapping) else None,
         )
+
+
+    def _undocumented_statuses(self, doc: LocatedDocument, path: ValuePath,
+                               value: object) -> None:
+        """A warning for each well-formed status the vendor does not document (its pages
+        disagree: some show OFFLINE or PAUSED); a malformed one is the schema's error."""
+        if not isinstance(value, list):
+            return
+        well_formed, documented = _status_rule()
+        for index, status in enumerate(value):
+            if not isinstance(status, str) or status in documented \
+                    or not well_formed.search(status):
+                continue
+            where = doc.location((*path, index))
+            if where in self.status_warned:
+                continue
+            self.status_warned.add(where)
+            self.diagnostics.append(warning(
+                where, f"'{status}' is not a documented status ({', '.join(documented)}): it "
+                       "is accepted, and compared with the live status as written"
+                       f"{_did_you_mean(status, documented)}"))
 
 
 def _statuses(value: object) -> frozenset[str] | None:
