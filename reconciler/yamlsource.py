@@ -28,7 +28,9 @@ from yaml.events import (
     StreamStartEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
+from reconciler.characters import YAML_REFUSED, describe, line_and_column
 from reconciler.diagnostics import Diagnostic, Location, error
 from reconciler.yamldepth import nesting_error, too_deep_message
 
@@ -150,7 +152,7 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
     try:
         loader = _Loader(data)
     except yaml.YAMLError as exc:  # PyYAML's pure-Python reader checks every character first
-        return None, [_syntax_error(file, exc)]
+        return None, [_syntax_error(file, text, exc)]
     try:
         try:
             root = loader.get_single_node()
@@ -162,7 +164,7 @@ def _parse_composed(file: str, text: str, data: bytes | str) \
             return None, [too_deep]
         if isinstance(exc, RecursionError):
             return None, [error(Location(file, 1, 1), "the YAML is nested too deeply")]
-        return None, [_syntax_error(file, exc)]
+        return None, [_syntax_error(file, text, exc)]
     document = LocatedDocument(file=file, value=None, value_locations={}, key_locations={},
                                scalars={})
     if root is None:
@@ -181,7 +183,9 @@ def _too_deep(location: Location) -> Diagnostic:
     return error(location, too_deep_message(MAX_DEPTH))
 
 
-def _syntax_error(file: str, exc: yaml.YAMLError) -> Diagnostic:
+def _syntax_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
+    if isinstance(exc, ReaderError):
+        return _refused_character(file, text, exc)
     if not isinstance(exc, MarkedYAMLError):
         return error(Location(file, 1, 1), f"YAML error: {exc}")
     mark = exc.problem_mark or exc.context_mark
@@ -192,6 +196,20 @@ def _syntax_error(file: str, exc: yaml.YAMLError) -> Diagnostic:
             and exc.context_mark.line != exc.problem_mark.line:
         problem += f" ({exc.context} that started at line {exc.context_mark.line + 1})"
     return error(_location(file, mark), f"YAML syntax error: {problem}")
+
+
+def _refused_character(file: str, text: str, exc: ReaderError) -> Diagnostic:
+    """Where the character the reader refused is. Its error has no mark, only a position that
+    counts characters or bytes depending on the parser; the first refused character in the
+    text is the one either parser stopped at, reading from the start."""
+    found = YAML_REFUSED.search(text)
+    if found is None:
+        return error(Location(file, 1, 1), f"YAML error: {exc.reason}")
+    char = found.group()
+    line, column = line_and_column(text, found.start())
+    return error(Location(file, line, column),
+                 f"YAML error: unacceptable character #x{ord(char):04x} ({describe(char)}): "
+                 f"{exc.reason}")
 
 
 class _Unusual(Exception):

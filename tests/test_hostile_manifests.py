@@ -8,9 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+import reconciler.yamlsource
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.loader import load
+from reconciler.yamlsource import parse_yaml
 
 
 def _write(tmp_path: Path, text: str, name: str = "m.yaml") -> str:
@@ -77,3 +80,39 @@ def test_a_malformed_status_is_still_an_error(tmp_path: Path, status: str) -> No
     [(line, column, message)] = _found(result.diagnostics, Severity.ERROR)
     assert (line, column) == (9, 29)
     assert message.startswith("spaces[0].numbers[0].status[1]")
+
+
+# --- Characters YAML refuses -------------------------------------------------------------------
+
+SEVEN_LINES = ('version: 1\n'
+               'spaces:\n'
+               '  - id: "1"\n'
+               '    label: acme\n'
+               '    numbers:\n'
+               '      - phone: "+86 138 0000 1234"\n'
+               '        x{char}: Acme\n')
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x7f", "\x80", "\x9f", "\ufffe"])
+def test_a_character_yaml_refuses_is_reported_where_it_is(
+        parser: str, char: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if parser == "pure-python":
+        monkeypatch.setattr(reconciler.yamlsource, "_Loader", yaml.SafeLoader)
+    text = SEVEN_LINES.format(char="é😀" + char)  # line 7, column 12, after 2 non-ASCII
+    assert text.splitlines()[6].index(char) + 1 == 12
+    document, [problem] = parse_yaml("m.yaml", text)
+    assert document is None
+    assert (problem.location.line, problem.location.column) == (7, 12)
+    assert problem.message.startswith(f"YAML error: unacceptable character #x{ord(char):04x}")
+    assert f"U+{ord(char):04X}" in problem.message
+    assert "\n" not in problem.message and "position" not in problem.message
+
+
+def test_a_nul_byte_in_a_file_is_reported_at_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_bytes(SEVEN_LINES.format(char="\x00").encode().replace(b"x\x00",
+                                                                     b"verified\x00"))
+    [problem] = load([str(path)]).errors
+    assert str(problem).startswith(f"{path}:7:17: error: YAML error: unacceptable character "
+                                   "#x0000 (U+0000 NULL)")
