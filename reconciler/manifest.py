@@ -21,6 +21,7 @@ from types import MappingProxyType
 from jsonschema import Draft202012Validator, ValidationError
 
 from reconciler.business_profile import ProfileFields
+from reconciler.characters import invisible_summary, is_blank, text_problem
 from reconciler.diagnostics import Diagnostic, Location, error, warning
 from reconciler.phone import (
     PhoneNumber,
@@ -257,6 +258,26 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Free text: every string shown to people or sent to the API, held to one character rule
+# (reconciler.characters.text_problem). Each entry is a key path below a space or a number whose
+# value is a string, or a list of strings. Ids and statuses are not here: the schema allows
+# them only digits, or capitals and underscores.
+
+_SPACE_TEXT: tuple[tuple[str, ...], ...] = (("label",), ("isv_code",), ("waba", "name"))
+_NUMBER_TEXT: tuple[tuple[str, ...], ...] = (
+    ("phone",), ("verified_name",),
+    *(("profile", name) for name in ("about", "email", "websites", "vertical", "address",
+                                     "description", "profile_picture_url")))
+
+
+def _text_at(raw: Mapping[str, object], keys: tuple[str, ...]) -> object:
+    value: object = raw
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
 # Building the desired state
 
 
@@ -297,6 +318,7 @@ class _Builder:
 
     def _add_space(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                    file_statuses: frozenset[str], clean: bool) -> None:
+        self._free_text(doc, path, raw, _SPACE_TEXT)
         space_id = raw.get("id")
         if not isinstance(space_id, str):
             return
@@ -333,9 +355,10 @@ class _Builder:
     def _number(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                 space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
         self._undocumented_statuses(doc, (*path, "status"), raw.get("status"))
+        refused = self._free_text(doc, path, raw, _NUMBER_TEXT)
         written = raw.get("phone")
-        if not isinstance(written, str):
-            return None
+        if not isinstance(written, str) or ("phone",) in refused:
+            return None  # a number that cannot be read cannot be parsed, nor compared
         where = doc.location((*path, "phone"))
         known = self.phones.get(written)
         if isinstance(known, PhoneNumberError):
@@ -363,7 +386,7 @@ class _Builder:
         self.numbers[phone.e164] = (space_id, where)
         name = raw.get("verified_name")
         verified_name = normalise_name(name) if isinstance(name, str) else ""
-        if not verified_name:
+        if not verified_name or ("verified_name",) in refused:
             return None
         statuses = raw.get("status")
         profile = raw.get("profile")
@@ -375,6 +398,31 @@ class _Builder:
             profile=_profile(profile) if isinstance(profile, Mapping) else None,
         )
 
+
+    def _free_text(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
+                   fields: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:
+        """An error for each free-text field of ``raw`` that holds a refused character, or,
+        for a verified name, only invisible ones; returns the fields in error."""
+        refused: set[tuple[str, ...]] = set()
+        for keys in fields:
+            value = _text_at(raw, keys)
+            texts = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for index, text in texts:
+                if not isinstance(text, str):
+                    continue  # not text: the schema says so
+                at = (*path, *keys) if index is None else (*path, *keys, index)
+                problem = text_problem(text)
+                if problem is not None:
+                    message = f"{describe_path(at)}: {problem}"
+                elif keys == ("verified_name",) and text.strip() and is_blank(text):
+                    # (Blank with whitespace only is the schema's error already.)
+                    message = (f"{describe_path(at)} must not be empty or blank: it holds "
+                               f"only invisible characters ({invisible_summary(text)})")
+                else:
+                    continue
+                self.diagnostics.append(error(doc.location(at), message))
+                refused.add(keys)
+        return refused
 
     def _undocumented_statuses(self, doc: LocatedDocument, path: ValuePath,
                                value: object) -> None:

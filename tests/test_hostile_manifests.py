@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ import yaml
 import reconciler.yamlsource
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.loader import load
+from reconciler.manifest import _NUMBER_TEXT, _SPACE_TEXT
+from reconciler.schemas import load_schema
 from reconciler.yamlsource import parse_yaml
 
 
@@ -116,3 +119,145 @@ def test_a_nul_byte_in_a_file_is_reported_at_its_line_and_column(tmp_path: Path)
     [problem] = load([str(path)]).errors
     assert str(problem).startswith(f"{path}:7:17: error: YAML error: unacceptable character "
                                    "#x0000 (U+0000 NULL)")
+
+
+# --- Free text ---------------------------------------------------------------------------------
+
+FREE_TEXT = ('version: 1\n'
+             'spaces:\n'
+             '  - id: "1"\n'
+             '    label: {label}\n'
+             '    isv_code: {isv_code}\n'
+             '    waba: {{id: "2", name: {waba_name}}}\n'
+             '    numbers:\n'
+             '      - phone: {phone}\n'
+             '        verified_name: {name}\n'
+             '        profile:\n'
+             '          about: {about}\n'
+             '          websites: ["https://a.example", {website}]\n')
+PLAIN = {"label": "acme", "isv_code": "aksik93kdkkxmwol9", "waba_name": "Acme",
+         "phone": '"+86 138 0000 1234"', "name": "Acme Retail", "about": "We sell",
+         "website": '"https://b.example"'}
+LINE = {"label": 4, "isv_code": 5, "waba_name": 6, "phone": 8, "name": 9, "about": 11,
+        "website": 12}
+WHERE = {"label": "spaces[0].label", "isv_code": "spaces[0].isv_code",
+         "waba_name": "spaces[0].waba.name", "phone": "spaces[0].numbers[0].phone",
+         "name": "spaces[0].numbers[0].verified_name",
+         "about": "spaces[0].numbers[0].profile.about",
+         "website": "spaces[0].numbers[0].profile.websites[1]"}
+
+
+def _free_text(tmp_path: Path, **fields: str) -> tuple[Diagnostic, ...]:
+    return load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, **fields}))]).diagnostics
+
+
+def test_the_free_text_template_is_valid(tmp_path: Path) -> None:
+    assert _free_text(tmp_path) == ()
+
+
+REFUSED = [
+    ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("\u202a", "U+202A LEFT-TO-RIGHT EMBEDDING"),
+    ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ("\u2069", "U+2069 POP DIRECTIONAL ISOLATE"),
+    ("\x00", "U+0000 NULL"),
+    ("\t", "U+0009 CHARACTER TABULATION"),
+    ("\n", "U+000A LINE FEED"),
+    ("\x1b", "U+001B ESCAPE"),
+    ("\x7f", "U+007F DELETE"),
+    ("\x85", "U+0085 NEXT LINE"),
+    ("\x9b", "U+009B"),
+    ("\u2028", "U+2028 LINE SEPARATOR"),
+]
+
+
+@pytest.mark.parametrize("field", list(PLAIN))
+@pytest.mark.parametrize(("char", "named"), REFUSED, ids=[n for _, n in REFUSED])
+def test_a_control_or_bidi_character_in_free_text_is_a_located_error(
+        tmp_path: Path, field: str, char: str, named: str) -> None:
+    # Double-quoted YAML escapes: how such a character gets past YAML's own reader.
+    written = {"phone": "+86 138 0000 1234", "website": "https://b.example"}.get(field, "Acme")
+    escaped = f"\\u{ord(char):04x}"
+    text = f'"{written[:3]}{escaped}{written[3:]}"'
+    diagnostics = _free_text(tmp_path, **{field: text})
+    [(line, _, message)] = _found(diagnostics, Severity.ERROR)
+    assert line == LINE[field]
+    assert message.startswith(f"{WHERE[field]}: {named}")
+    assert "(character 4)" in message
+    assert char not in message  # named, never echoed
+
+
+def test_a_bidi_override_written_raw_is_refused_too(tmp_path: Path) -> None:
+    # "Acme" shown, "emcA" stored: what a reviewer sees is not what is sent.
+    diagnostics = _free_text(tmp_path, name="\u202eemcA")
+    [(line, column, message)] = _found(diagnostics, Severity.ERROR)
+    assert (line, column) == (9, 24)
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE (character 1) is a bidirectional control" in message
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", "\u0301",
+                                  "\u200b \u200b", "\u00ad", "\u3164", "\u2800",
+                                  "\u200e\u200f", "\U000e0041", "\u034f", "\ufe0f"])
+def test_a_verified_name_of_invisible_characters_only_is_blank(tmp_path: Path,
+                                                               name: str) -> None:
+    escaped = "".join(f"\\U{ord(c):08x}" for c in name)
+    diagnostics = _free_text(tmp_path, name=f'"{escaped}"')
+    [(line, column, message)] = _found(diagnostics, Severity.ERROR)
+    assert (line, column) == (9, 24)
+    assert message.startswith("spaces[0].numbers[0].verified_name must not be empty or blank")
+    assert "invisible" in message
+
+
+@pytest.mark.parametrize("name", [
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family emoji: ZWJ sequence
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian with a ZWNJ
+    "\u0915\u094d\u200d\u0937",  # Devanagari with a ZWJ
+    "\u05e9\u05dc\u05d5\u05dd \u200f(2)",  # Hebrew with a right-to-left mark
+    "Cafe\u0301",  # a combining mark after a letter
+    "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",  # a tag flag
+    "A\u00a0B",  # a no-break space
+])
+def test_real_names_keep_their_joiners_and_marks(tmp_path: Path, name: str) -> None:
+    result = load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, "name": f'"{name}"'}))])
+    assert result.diagnostics == ()
+    assert result.desired is not None
+    [number] = result.desired.spaces["1"].numbers.values()
+    assert number.verified_name == unicodedata.normalize("NFC", name)
+
+
+def test_a_refused_character_arriving_through_an_anchor_is_reported_at_the_anchor(
+        tmp_path: Path) -> None:
+    text = ('version: 1\nx-line: &line {verified_name: "A\\u202eB"}\n'
+            'spaces:\n  - id: "1"\n    numbers:\n'
+            '      - {phone: "+86 138 0000 1234", <<: *line}\n')
+    errors = load([_write(tmp_path, text)]).errors
+    assert [(e.location.line, e.location.column) for e in errors] == [(2, 31)]
+
+
+def _free_text_in_schema(schema: dict[str, object], node: object,
+                         keys: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Key paths below ``node`` whose value the schema lets be any text (or a list of it)."""
+    assert isinstance(node, dict)
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        defs = schema["$defs"]
+        assert isinstance(defs, dict)
+        node = {**defs[ref.rsplit("/", 1)[1]], **node}
+    if node.get("type") == "object":
+        properties = node["properties"]
+        assert isinstance(properties, dict)
+        return {found for name, sub in properties.items() if name != "numbers"
+                for found in _free_text_in_schema(schema, sub, (*keys, name))}
+    leaf = node.get("items", node) if node.get("type") == "array" else node
+    assert isinstance(leaf, dict)
+    constrained = "enum" in leaf or leaf.get("pattern", "\\S") != "\\S"
+    return {keys} if leaf.get("type") == "string" and not constrained else set()
+
+
+def test_every_free_text_field_of_the_schema_is_held_to_the_character_rule() -> None:
+    # A field added to the schema later must not escape the rule unnoticed.
+    schema = load_schema("manifest.schema.json")
+    defs = schema["$defs"]
+    assert isinstance(defs, dict)
+    assert _free_text_in_schema(schema, defs["space"]) == set(_SPACE_TEXT)
+    assert _free_text_in_schema(schema, defs["number"]) == set(_NUMBER_TEXT)
