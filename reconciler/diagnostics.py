@@ -16,7 +16,7 @@ class Severity(Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: one per declared number
 class Location:
     """A place in a file. ``line`` and ``column`` are 1-based; 0 means "the file as a whole"."""
 
@@ -35,7 +35,7 @@ class Location:
         return self.file if self.line <= 0 else f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     severity: Severity
     location: Location

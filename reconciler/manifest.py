@@ -62,7 +62,7 @@ class DesiredWaba:
                 if getattr(self, f.name) is not None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a manifest may declare 400,000 of them
 class DesiredNumber:
     """A number a space must have.
 
