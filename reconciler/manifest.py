@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from functools import cache
@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from reconciler.business_profile import ProfileFields
 from reconciler.characters import invisible_summary, is_blank, text_problem
-from reconciler.diagnostics import Diagnostic, Location, error, warning
+from reconciler.diagnostics import Collected, Diagnostic, Location, error, warning
 from reconciler.phone import (
     PhoneNumber,
     PhoneNumberError,
@@ -179,33 +179,24 @@ def _manifest_check() -> Check | None:
         return None
 
 
-def _schema_diagnostics(doc: LocatedDocument) -> list[Diagnostic]:
+def _schema_diagnostics(doc: LocatedDocument) -> Iterator[Diagnostic]:
+    """The schema's errors in ``doc``, in the user's words, as jsonschema finds them."""
     check = _manifest_check()
     if check is not None and check(doc.value):
-        return []
-    found: list[Diagnostic] = []
+        return
     for err in _manifest_validator().iter_errors(doc.value):
-        found.extend(_translate(doc, err))
-    return found
+        yield from _translate(doc, err)
 
 
-def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
+def _translate(doc: LocatedDocument, err: ValidationError) -> Iterable[Diagnostic]:
+    """One jsonschema error in the user's words: one diagnostic, or one per unknown key."""
     path: ValuePath = tuple(err.absolute_path)
     where = describe_path(path)
     schema = err.schema if isinstance(err.schema, Mapping) else {}
-    here = doc.location(path)
     kind = err.validator
     if kind == "additionalProperties" and isinstance(err.instance, Mapping):
-        allowed = set(schema.get("properties", {}))
-        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        out = []
-        for key in err.instance:
-            if key in allowed or any(p.search(key) for p in patterns):
-                continue
-            context = f" in {where}" if path else ""
-            out.append(error(doc.key_location((*path, key)),
-                             f"unknown key '{key}'{context}{_did_you_mean(key, allowed)}"))
-        return out
+        return _unknown_keys(doc, path, schema, err.instance)
+    here = doc.location(path)
     if kind == "required":
         missing = str(err.message).split("'")[1] if "'" in err.message else err.message
         if not path and missing == "version":
@@ -257,6 +248,22 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
     return [error(here, f"{where}: {err.message}")]
 
 
+def _unknown_keys(doc: LocatedDocument, path: ValuePath, schema: Mapping[str, object],
+                  mapping: Mapping[str, object]) -> Iterator[Diagnostic]:
+    """An error per key of ``mapping`` that the schema does not allow, one at a time: a
+    hostile mapping may have a million."""
+    properties = schema.get("properties", {})
+    allowed = set(properties) if isinstance(properties, Mapping) else set()
+    patterns = schema.get("patternProperties", {})
+    compiled = [re.compile(p) for p in patterns] if isinstance(patterns, Mapping) else []
+    context = f" in {describe_path(path)}" if path else ""
+    for key in mapping:
+        if key in allowed or any(p.search(key) for p in compiled):
+            continue
+        yield error(doc.key_location((*path, key)),
+                    f"unknown key '{key}'{context}{_did_you_mean(key, allowed)}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Free text: every string shown to people or sent to the API, held to one character rule
 # (reconciler.characters.text_problem). Each entry is a key path below a space or a number whose
@@ -283,7 +290,7 @@ def _text_at(raw: Mapping[str, object], keys: tuple[str, ...]) -> object:
 
 @dataclass
 class _Builder:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: Collected = field(default_factory=Collected)
     spaces: dict[str, DesiredSpace] = field(default_factory=dict)
     space_sources: dict[str, Location] = field(default_factory=dict)
     # E.164 → (space id, where declared): a number can live in one WABA only.
@@ -297,12 +304,14 @@ class _Builder:
     def add_document(self, doc: LocatedDocument) -> None:
         root = doc.value
         if not isinstance(root, Mapping):
-            self.diagnostics.append(error(doc.location(()), "a manifest is a mapping with "
+            self.diagnostics.add(error(doc.location(()), "a manifest is a mapping with "
                                           "'version' and 'spaces'; this file holds "
                                           f"{_kind(root)}"))
             return
-        schema_errors = _schema_diagnostics(doc)
-        self.diagnostics.extend(schema_errors)
+        schema_errors = 0
+        for problem in _schema_diagnostics(doc):
+            self.diagnostics.add(problem)
+            schema_errors += 1
         file_statuses = DEFAULT_STATUSES
         defaults = root.get("defaults")
         if isinstance(defaults, Mapping):
@@ -325,7 +334,7 @@ class _Builder:
         source = doc.location((*path, "id"))
         first = self.space_sources.get(space_id)
         if first is not None:
-            self.diagnostics.append(error(source, f"space {space_id} is already declared at "
+            self.diagnostics.add(error(source, f"space {space_id} is already declared at "
                                           f"{first.short}; declare each space in one file, "
                                           "once"))
             return
@@ -362,24 +371,24 @@ class _Builder:
         where = doc.location((*path, "phone"))
         known = self.phones.get(written)
         if isinstance(known, PhoneNumberError):
-            self.diagnostics.append(error(where, str(known)))
+            self.diagnostics.add(error(where, str(known)))
             return None
         if known is None:
             try:
                 known = parse_phone(written)
             except PhoneNumberError as exc:
-                self.diagnostics.append(error(where, str(exc)))
+                self.diagnostics.add(error(where, str(exc)))
                 return None
         phone = known
         if not phone.valid:
-            self.diagnostics.append(warning(
+            self.diagnostics.add(warning(
                 where, f"{phone.e164} is a possible number but libphonenumber does not know it "
                        "as assigned in its country's numbering plan; check it"))
         first = self.numbers.get(phone.e164)
         if first is not None:
             other_space, other_where = first
             scope = "in this space" if other_space == space_id else f"in space {other_space}"
-            self.diagnostics.append(error(where, f"{phone.e164} is already declared {scope} at "
+            self.diagnostics.add(error(where, f"{phone.e164} is already declared {scope} at "
                                           f"{other_where.short}; a number can belong to one "
                                           "space only, once"))
             return None
@@ -420,7 +429,7 @@ class _Builder:
                                f"only invisible characters ({invisible_summary(text)})")
                 else:
                     continue
-                self.diagnostics.append(error(doc.location(at), message))
+                self.diagnostics.add(error(doc.location(at), message))
                 refused.add(keys)
         return refused
 
@@ -439,7 +448,7 @@ class _Builder:
             if where in self.status_warned:
                 continue
             self.status_warned.add(where)
-            self.diagnostics.append(warning(
+            self.diagnostics.add(warning(
                 where, f"'{status}' is not a documented status ({', '.join(documented)}): it "
                        "is accepted, and compared with the live status as written"
                        f"{_did_you_mean(status, documented)}"))
@@ -487,15 +496,16 @@ def build_desired(documents: Sequence[LocatedDocument],
                   ) -> tuple[Desired | None, list[Diagnostic]]:
     """The desired state of ``documents`` (in order), or None when any of them has an error.
 
-    Returns every diagnostic of every document either way, errors and warnings alike.
+    Returns every diagnostic of every document either way, errors and warnings alike, up to
+    :data:`~reconciler.diagnostics.MAX_PER_FILE` per file (the others are counted in one).
     ``phones`` may hold numbers already parsed (written text -> what ``parse_phone`` gives it,
     see :mod:`reconciler.phoneprefetch`); the rest are parsed here. It changes no result.
     """
     builder = _Builder(phones=phones or {})
     for doc in documents:
         builder.add_document(doc)
-    if any(d.is_error for d in builder.diagnostics):
-        return None, builder.diagnostics
+    if builder.diagnostics.has_errors:
+        return None, builder.diagnostics.result()
     spaces = MappingProxyType(dict(sorted(builder.spaces.items())))
     return Desired(spaces=spaces, files=tuple(doc.file for doc in documents)), \
-        builder.diagnostics
+        builder.diagnostics.result()

@@ -43,7 +43,7 @@ from yaml.nodes import ScalarNode
 from yaml.reader import ReaderError
 
 from reconciler.characters import YAML_REFUSED, describe, line_and_column
-from reconciler.diagnostics import Diagnostic, Location, error
+from reconciler.diagnostics import Collected, Diagnostic, Location, error
 from reconciler.yamldepth import nesting_error, too_deep_message
 
 # libyaml's C parser is several times faster than the pure-Python one; both give the same events.
@@ -313,8 +313,8 @@ def parse_yaml(file: str, text: str) -> tuple[LocatedDocument | None, list[Diagn
         return None, [_syntax_error(file, text, exc)]
     except _Abort as abort:
         return None, [abort.diagnostic]
-    if reader.errors:
-        return None, reader.errors
+    if reader.errors.has_errors:
+        return None, reader.errors.result()
     if value is _NO_DOCUMENT:
         return LocatedDocument(file=file, value=None), []
     return _document(file, value, reader.marks), []
@@ -356,6 +356,7 @@ def _refused_character(file: str, text: str, exc: ReaderError) -> Diagnostic:
 _NO_DOCUMENT = object()
 _SCALAR, _SEQUENCE, _MAPPING = 0, 1, 2
 _NODE_STARTS = (ScalarEvent, MappingStartEvent, SequenceStartEvent)
+_INTERNED_KEYS = 32
 
 
 class _Node:
@@ -402,7 +403,7 @@ class _Reader:
         self._constructor = SafeConstructor()
         self._anchors: dict[str, _Node] = {}
         self.marks = _Marks()
-        self.errors: list[Diagnostic] = []
+        self.errors = Collected()
 
     def read(self) -> object:
         """The document's value, or :data:`_NO_DOCUMENT` for an empty stream."""
@@ -605,14 +606,14 @@ class _Reader:
         try:
             return constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
-            self.errors.append(error(Location(self._file, line + 1, column + 1),
+            self.errors.add(error(Location(self._file, line + 1, column + 1),
                                      f"cannot read this value: {exc.problem or exc}"))
         except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
             # PyYAML's constructors raise these for values its resolver matched but cannot
             # build (a date 2001-13-45, '!!int abc', an empty '!!int '): the user's data, so a
             # located error.
             kind = tag.rsplit(":", 1)[-1]
-            self.errors.append(error(Location(self._file, line + 1, column + 1),
+            self.errors.add(error(Location(self._file, line + 1, column + 1),
                                      f"cannot read {text!r} as a {kind}; quote it if it is "
                                      "text"))
         finally:
@@ -680,18 +681,21 @@ class _Reader:
             elif key.kind == _SCALAR:
                 name, line, column = key.value, key.line, key.column
             else:
-                self.errors.append(error(self._where(key), "mapping keys must be plain names, "
+                self.errors.add(error(self._where(key), "mapping keys must be plain names, "
                                                            "not lists or mappings"))
                 self._read_ahead(value)  # its anchors and aliases still count
                 continue
             # Keys are names: take them as written, so `on:` or `1:` stay the text the user typed.
-            # The parser makes a new string of each: one shared copy of each name saves a
-            # third of a number's memory.
-            name = sys.intern(name)
+            # The parser makes a new string of each; the same few names recur in the many small
+            # mappings (numbers), and one shared copy of each saves a third of a number's
+            # memory. A big mapping's keys are its own: interning them would only grow the
+            # interpreter's table.
+            if len(result) < _INTERNED_KEYS:
+                name = sys.intern(name)
             if name in result:
                 if not merged:  # an explicit key overrides a merged one, as YAML specifies
                     first = block[3 * list(result).index(name)] >> _LINE_SHIFT
-                    self.errors.append(error(
+                    self.errors.add(error(
                         Location(self._file, line + 1, column + 1),
                         f"duplicate key '{name}' (first at line {first + 1}); YAML would "
                         "silently keep only the last one"))

@@ -514,7 +514,7 @@ def _schema_alike(doc: LocatedDocument) -> None:
           ("no error" if not errors else "errors"))
     if verdict:
         assert errors == [], [e.message for e in errors]
-    assert _schema_diagnostics(doc) == expected
+    assert list(_schema_diagnostics(doc)) == expected
 
 
 @settings(SAME, max_examples=400)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import reconciler.yamlsource
-from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.diagnostics import MAX_PER_FILE, Diagnostic, Severity
 from reconciler.loader import load
 from reconciler.manifest import _NUMBER_TEXT, _SPACE_TEXT
 from reconciler.schemas import load_schema
@@ -261,3 +261,43 @@ def test_every_free_text_field_of_the_schema_is_held_to_the_character_rule() -> 
     assert isinstance(defs, dict)
     assert _free_text_in_schema(schema, defs["space"]) == set(_SPACE_TEXT)
     assert _free_text_in_schema(schema, defs["number"]) == set(_NUMBER_TEXT)
+
+
+# --- Memory: problems ---------------------------------------------------------------------------
+
+
+def test_a_file_with_a_problem_on_every_line_keeps_a_bounded_number_of_them(
+        tmp_path: Path) -> None:
+    keys = "".join(f"    lable{index}: x\n" for index in range(MAX_PER_FILE + 500))
+    path = _write(tmp_path, 'version: 1\nspaces:\n  - id: "1"\n    numbers: []\n' + keys)
+    result = load([path])
+    assert result.desired is None
+    assert len(result.diagnostics) == MAX_PER_FILE + 1
+    summary = result.diagnostics[0]  # the file as a whole sorts first
+    assert str(summary) == (f"{path}: error: 500 more problems in this file are not shown, "
+                            f"only the first {MAX_PER_FILE:,}: fix these and run again")
+    assert str(result.diagnostics[1]).startswith(f"{path}:5:5: error: unknown key 'lable0'")
+
+
+def test_an_error_after_the_kept_warnings_still_fails_the_run(tmp_path: Path) -> None:
+    # Possible but unassigned numbers are warnings; the last number is an error.
+    numbers = "".join(f'      - {{phone: "+86 100 0000 {index:04d}", verified_name: A}}\n'
+                      for index in range(MAX_PER_FILE + 5))
+    numbers += '      - {phone: "+86 12", verified_name: A}\n'
+    path = _write(tmp_path, 'version: 1\nspaces:\n  - id: "1"\n    numbers:\n' + numbers)
+    result = load([path])
+    assert result.desired is None
+    kept = [d for d in result.diagnostics if d.location.line > 0]
+    assert len(kept) == MAX_PER_FILE
+    assert all(d.severity is Severity.WARNING for d in kept)
+    [summary] = result.errors
+    assert summary.location.line == 0 and "6 more problems" in summary.message
+
+
+def test_yaml_errors_are_bounded_too(tmp_path: Path) -> None:
+    lines = "".join("a: 1\n" for _ in range(MAX_PER_FILE + 3))
+    document, problems = parse_yaml("m.yaml", "version: 1\n" + lines)
+    assert document is None
+    assert len(problems) == MAX_PER_FILE + 1
+    assert "duplicate key 'a'" in problems[0].message
+    assert problems[-1].message.startswith("2 more problems in this file are not shown")
