@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from yamloracle import parse_composed
 
 import reconciler.yamlsource
 from reconciler.diagnostics import MAX_PER_FILE, Diagnostic, Severity
@@ -301,3 +302,74 @@ def test_yaml_errors_are_bounded_too(tmp_path: Path) -> None:
     assert len(problems) == MAX_PER_FILE + 1
     assert "duplicate key 'a'" in problems[0].message
     assert problems[-1].message.startswith("2 more problems in this file are not shown")
+
+
+# --- Memory: a big manifest still loads right ---------------------------------------------------
+
+
+def _big_manifest(spaces: int, per_space: int, merge: bool) -> tuple[str, dict[str, int]]:
+    """A manifest written as people write them, and the line of each number's phone."""
+    lines = ["version: 1"]
+    if merge:
+        lines += ["x-line: &line", "  status: [CONNECTED, FLAGGED]"]
+    lines.append("spaces:")
+    phone_lines: dict[str, int] = {}
+    for space in range(spaces):
+        lines += [f'  - id: "{100 + space}"', f"    label: space-{space}",
+                  f"    waba: {{id: \"{900 + space}\", review_status: APPROVED}}",
+                  "    numbers:"]
+        for index in range(per_space):
+            serial = space * per_space + index
+            lines.append(f'      - phone: "+86 138 {serial // 10000:04d} {serial % 10000:04d}"')
+            phone_lines[f"+86138{serial // 10000:04d}{serial % 10000:04d}"] = len(lines)
+            lines.append(f"        verified_name: Line {serial} é")
+            if merge:
+                lines.append("        <<: *line")
+            if serial % 10 == 0:
+                lines += ["        profile:", f"          about: shop {serial}",
+                          f'          websites: ["https://s{serial}.example"]']
+    return "\n".join(lines) + "\n", phone_lines
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["plain", "merge-keys"])
+def test_a_big_manifest_loads_into_the_same_desired_state_as_pyyaml_reads_it(
+        tmp_path: Path, merge: bool) -> None:
+    # 6,000 numbers, over 256 KiB: the phone worker runs too (reconciler/phoneprefetch.py).
+    text, phone_lines = _big_manifest(30, 200, merge)
+    path = _write(tmp_path, text)
+    result = load([path])
+    assert result.diagnostics == ()
+    desired = result.desired
+    assert desired is not None and desired.number_count == 6000
+    reference = yaml.safe_load(text)  # PyYAML's own reading, merge keys and all
+    assert list(desired.spaces) == [space["id"] for space in reference["spaces"]]
+    for written in reference["spaces"]:
+        space = desired.spaces[written["id"]]
+        assert (space.label, space.waba and space.waba.id) == (written["label"],
+                                                               written["waba"]["id"])
+        assert len(space.numbers) == len(written["numbers"])
+        for number in written["numbers"]:
+            e164 = number["phone"].replace(" ", "")
+            declared = space.numbers[e164]
+            assert declared.verified_name == number["verified_name"]
+            assert declared.statuses == set(number.get("status", ["CONNECTED"]))
+            assert (declared.source.line, declared.source.column) == (phone_lines[e164], 9)
+            profile = number.get("profile")
+            assert (declared.profile and declared.profile.about) == (profile and
+                                                                     profile["about"])
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["plain", "merge-keys"])
+def test_a_big_document_has_the_locations_the_composing_reader_gave(merge: bool) -> None:
+    text, _ = _big_manifest(5, 300, merge)  # a list of 300 mappings, mappings of 9+ keys
+    text += "x-big: {" + ", ".join(f"k{index}: {index}" for index in range(40)) + "}\n"
+    document, problems = parse_yaml("m.yaml", text)
+    oracle, oracle_problems = parse_composed("m.yaml", text)
+    assert problems == oracle_problems == []
+    assert document is not None and oracle is not None
+    assert document.value == oracle.value
+    for table, expected in ((document.value_locations, oracle.value_locations),
+                            (document.key_locations, oracle.key_locations),
+                            (document.scalars, oracle.scalars)):
+        assert len(table) == len(expected)
+        assert all(table[path] == where for path, where in expected.items())
