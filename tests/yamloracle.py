@@ -2,9 +2,10 @@
 
 ``reconciler.yamlsource`` builds values straight from the parser's events, to keep memory
 linear and small; this reader composes PyYAML's whole node graph first, then builds the same
-values from it, and was camsctl's general reader until then (kept verbatim, from commit
-5e3dba0, but for the names it imports). ``tests/test_fast_paths.py`` holds the event reader to
-it: the same values, locations, scalar sources, errors and error order, on generated input.
+values from it, and was camsctl's general reader until then (kept as it was at commit 5e3dba0,
+but for its imports and the loader class it is given). ``tests/test_fast_paths.py`` holds the
+event reader to it: the same values, locations, scalar sources, errors and error order, on
+generated input.
 """
 
 from __future__ import annotations
