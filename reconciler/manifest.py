@@ -305,8 +305,8 @@ class _Builder:
         root = doc.value
         if not isinstance(root, Mapping):
             self.diagnostics.add(error(doc.location(()), "a manifest is a mapping with "
-                                          "'version' and 'spaces'; this file holds "
-                                          f"{_kind(root)}"))
+                                       "'version' and 'spaces'; this file holds "
+                                       f"{_kind(root)}"))
             return
         schema_errors = 0
         for problem in _schema_diagnostics(doc):
@@ -335,8 +335,8 @@ class _Builder:
         first = self.space_sources.get(space_id)
         if first is not None:
             self.diagnostics.add(error(source, f"space {space_id} is already declared at "
-                                          f"{first.short}; declare each space in one file, "
-                                          "once"))
+                                       f"{first.short}; declare each space in one file, "
+                                       "once"))
             return
         self.space_sources[space_id] = source
         numbers: dict[str, DesiredNumber] = {}
@@ -389,8 +389,8 @@ class _Builder:
             other_space, other_where = first
             scope = "in this space" if other_space == space_id else f"in space {other_space}"
             self.diagnostics.add(error(where, f"{phone.e164} is already declared {scope} at "
-                                          f"{other_where.short}; a number can belong to one "
-                                          "space only, once"))
+                                       f"{other_where.short}; a number can belong to one "
+                                       "space only, once"))
             return None
         self.numbers[phone.e164] = (space_id, where)
         name = raw.get("verified_name")
@@ -406,7 +406,6 @@ class _Builder:
             source=doc.location(path),
             profile=_profile(profile) if isinstance(profile, Mapping) else None,
         )
-
 
     def _free_text(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                    fields: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:

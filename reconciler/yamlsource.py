@@ -607,15 +607,14 @@ class _Reader:
             return constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
             self.errors.add(error(Location(self._file, line + 1, column + 1),
-                                     f"cannot read this value: {exc.problem or exc}"))
+                                  f"cannot read this value: {exc.problem or exc}"))
         except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
             # PyYAML's constructors raise these for values its resolver matched but cannot
             # build (a date 2001-13-45, '!!int abc', an empty '!!int '): the user's data, so a
             # located error.
             kind = tag.rsplit(":", 1)[-1]
             self.errors.add(error(Location(self._file, line + 1, column + 1),
-                                     f"cannot read {text!r} as a {kind}; quote it if it is "
-                                     "text"))
+                                  f"cannot read {text!r} as a {kind}; quote it if it is text"))
         finally:
             if record is None:  # built once: the constructor need not remember it
                 constructor.constructed_objects.pop(node, None)
@@ -682,7 +681,7 @@ class _Reader:
                 name, line, column = key.value, key.line, key.column
             else:
                 self.errors.add(error(self._where(key), "mapping keys must be plain names, "
-                                                           "not lists or mappings"))
+                                                        "not lists or mappings"))
                 self._read_ahead(value)  # its anchors and aliases still count
                 continue
             # Keys are names: take them as written, so `on:` or `1:` stay the text the user typed.
