@@ -101,7 +101,7 @@ class Collected:
         """What was kept, in the order found, then one diagnostic per file for the others."""
         return self._kept + [
             Diagnostic(worst, Location(file), f"{count:,} more problems in this file are not "
-                       f"shown, only the first {self._limit:,}: fix these and run again")
+                       f"shown, only the first {self._limit:,} found: fix these and run again")
             for file, (count, worst) in self._left_out.items()]
 
 

@@ -276,7 +276,7 @@ def test_a_file_with_a_problem_on_every_line_keeps_a_bounded_number_of_them(
     assert len(result.diagnostics) == MAX_PER_FILE + 1
     summary = result.diagnostics[0]  # the file as a whole sorts first
     assert str(summary) == (f"{path}: error: 500 more problems in this file are not shown, "
-                            f"only the first {MAX_PER_FILE:,}: fix these and run again")
+                            f"only the first {MAX_PER_FILE:,} found: fix these and run again")
     assert str(result.diagnostics[1]).startswith(f"{path}:5:5: error: unknown key 'lable0'")
 
 
