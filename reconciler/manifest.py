@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from functools import cache
@@ -21,14 +21,15 @@ from types import MappingProxyType
 from jsonschema import Draft202012Validator, ValidationError
 
 from reconciler.business_profile import ProfileFields
-from reconciler.diagnostics import Diagnostic, Location, error, warning
+from reconciler.characters import invisible_summary, is_blank, text_problem
+from reconciler.diagnostics import Collected, Diagnostic, Location, error, warning
 from reconciler.phone import (
     PhoneNumber,
     PhoneNumberError,
     parse_phone,
 )
 from reconciler.schemacheck import Check, Unsupported, compile_check, inline_refs
-from reconciler.schemas import validator
+from reconciler.schemas import load_schema, validator
 from reconciler.yamlsource import LocatedDocument, ValuePath, describe_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
@@ -61,7 +62,7 @@ class DesiredWaba:
                 if getattr(self, f.name) is not None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a manifest may declare 400,000 of them
 class DesiredNumber:
     """A number a space must have.
 
@@ -146,6 +147,30 @@ def _manifest_validator() -> Draft202012Validator:
 
 
 @cache
+def _status_rule() -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """What a status must look like, and the documented statuses, as the schema publishes them
+    (``$defs.statusList.items``: its ``pattern``, and its ``examples``)."""
+    items = _schema_at(load_schema(MANIFEST_SCHEMA), "$defs", "statusList", "items")
+    pattern, examples = items.get("pattern"), items.get("examples")
+    assert isinstance(pattern, str) and isinstance(examples, list)
+    return re.compile(pattern), tuple(str(status) for status in examples)
+
+
+def documented_statuses() -> tuple[str, ...]:
+    """The statuses QueryChatappPhoneNumbers is documented to report, in the schema's order."""
+    return _status_rule()[1]
+
+
+def _schema_at(schema: Mapping[str, object], *keys: str) -> Mapping[str, object]:
+    node: object = schema
+    for key in keys:
+        assert isinstance(node, Mapping), key
+        node = node[key]
+    assert isinstance(node, Mapping)
+    return node
+
+
+@cache
 def _manifest_check() -> Check | None:
     """The yes-or-no check of the manifest validator's schema; None if it cannot be made."""
     try:
@@ -154,33 +179,24 @@ def _manifest_check() -> Check | None:
         return None
 
 
-def _schema_diagnostics(doc: LocatedDocument) -> list[Diagnostic]:
+def _schema_diagnostics(doc: LocatedDocument) -> Iterator[Diagnostic]:
+    """The schema's errors in ``doc``, in the user's words, as jsonschema finds them."""
     check = _manifest_check()
     if check is not None and check(doc.value):
-        return []
-    found: list[Diagnostic] = []
+        return
     for err in _manifest_validator().iter_errors(doc.value):
-        found.extend(_translate(doc, err))
-    return found
+        yield from _translate(doc, err)
 
 
-def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
+def _translate(doc: LocatedDocument, err: ValidationError) -> Iterable[Diagnostic]:
+    """One jsonschema error in the user's words: one diagnostic, or one per unknown key."""
     path: ValuePath = tuple(err.absolute_path)
     where = describe_path(path)
     schema = err.schema if isinstance(err.schema, Mapping) else {}
-    here = doc.location(path)
     kind = err.validator
     if kind == "additionalProperties" and isinstance(err.instance, Mapping):
-        allowed = set(schema.get("properties", {}))
-        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        out = []
-        for key in err.instance:
-            if key in allowed or any(p.search(key) for p in patterns):
-                continue
-            context = f" in {where}" if path else ""
-            out.append(error(doc.key_location((*path, key)),
-                             f"unknown key '{key}'{context}{_did_you_mean(key, allowed)}"))
-        return out
+        return _unknown_keys(doc, path, schema, err.instance)
+    here = doc.location(path)
     if kind == "required":
         missing = str(err.message).split("'")[1] if "'" in err.message else err.message
         if not path and missing == "version":
@@ -215,6 +231,11 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
         return [error(here, f"{where}: {err.instance!r} is not one of "
                             f"{', '.join(choices)}{hint}")]
     if kind == "pattern":
+        if len(path) >= 2 and path[-2] == "status":
+            documented = documented_statuses()
+            return [error(here, f"{where}: {err.instance!r} is not a status: statuses are "
+                                "capital letters and underscores, like CONNECTED"
+                                f"{_did_you_mean(str(err.instance), documented)}")]
         if err.validator_value == "^[0-9]+$":
             return [error(here, f"{where} must be digits only, got {err.instance!r}")]
         return [error(here, f"{where} must not be empty or blank")]
@@ -227,32 +248,74 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> list[Diagnostic]:
     return [error(here, f"{where}: {err.message}")]
 
 
+def _unknown_keys(doc: LocatedDocument, path: ValuePath, schema: Mapping[str, object],
+                  mapping: Mapping[str, object]) -> Iterator[Diagnostic]:
+    """An error per key of ``mapping`` that the schema does not allow, one at a time: a
+    hostile mapping may have a million."""
+    properties = schema.get("properties", {})
+    allowed = set(properties) if isinstance(properties, Mapping) else set()
+    patterns = schema.get("patternProperties", {})
+    compiled = [re.compile(p) for p in patterns] if isinstance(patterns, Mapping) else []
+    context = f" in {describe_path(path)}" if path else ""
+    for key in mapping:
+        if key in allowed or any(p.search(key) for p in compiled):
+            continue
+        yield error(doc.key_location((*path, key)),
+                    f"unknown key '{key}'{context}{_did_you_mean(key, allowed)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Free text: every string shown to people or sent to the API, held to one character rule
+# (reconciler.characters.text_problem). Each entry is a key path below a space or a number whose
+# value is a string, or a list of strings. Ids and statuses are not here: the schema allows
+# them only digits, or capitals and underscores.
+
+_SPACE_TEXT: tuple[tuple[str, ...], ...] = (("label",), ("isv_code",), ("waba", "name"))
+_NUMBER_TEXT: tuple[tuple[str, ...], ...] = (
+    ("phone",), ("verified_name",),
+    *(("profile", name) for name in ("about", "email", "websites", "vertical", "address",
+                                     "description", "profile_picture_url")))
+
+
+def _text_at(raw: Mapping[str, object], keys: tuple[str, ...]) -> object:
+    value: object = raw
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
 # ---------------------------------------------------------------------------------------------
 # Building the desired state
 
 
 @dataclass
 class _Builder:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: Collected = field(default_factory=Collected)
     spaces: dict[str, DesiredSpace] = field(default_factory=dict)
     space_sources: dict[str, Location] = field(default_factory=dict)
     # E.164 → (space id, where declared): a number can live in one WABA only.
     numbers: dict[str, tuple[str, Location]] = field(default_factory=dict)
     # Written number → what parse_phone gives it, parsed ahead for many numbers at once.
     phones: Mapping[str, PhoneNumber | PhoneNumberError] = field(default_factory=dict)
+    # Where an undocumented status was warned about: numbers that share one through an anchor
+    # get one warning, at the anchor.
+    status_warned: set[Location] = field(default_factory=set)
 
     def add_document(self, doc: LocatedDocument) -> None:
         root = doc.value
         if not isinstance(root, Mapping):
-            self.diagnostics.append(error(doc.location(()), "a manifest is a mapping with "
-                                          "'version' and 'spaces'; this file holds "
-                                          f"{_kind(root)}"))
+            self.diagnostics.add(error(doc.location(()), "a manifest is a mapping with "
+                                       "'version' and 'spaces'; this file holds "
+                                       f"{_kind(root)}"))
             return
-        schema_errors = _schema_diagnostics(doc)
-        self.diagnostics.extend(schema_errors)
+        schema_errors = 0
+        for problem in _schema_diagnostics(doc):
+            self.diagnostics.add(problem)
+            schema_errors += 1
         file_statuses = DEFAULT_STATUSES
         defaults = root.get("defaults")
         if isinstance(defaults, Mapping):
+            self._undocumented_statuses(doc, ("defaults", "status"), defaults.get("status"))
             file_statuses = _statuses(defaults.get("status")) or file_statuses
         spaces = root.get("spaces")
         if not isinstance(spaces, list):
@@ -264,15 +327,16 @@ class _Builder:
 
     def _add_space(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                    file_statuses: frozenset[str], clean: bool) -> None:
+        self._free_text(doc, path, raw, _SPACE_TEXT)
         space_id = raw.get("id")
         if not isinstance(space_id, str):
             return
         source = doc.location((*path, "id"))
         first = self.space_sources.get(space_id)
         if first is not None:
-            self.diagnostics.append(error(source, f"space {space_id} is already declared at "
-                                          f"{first.short}; declare each space in one file, "
-                                          "once"))
+            self.diagnostics.add(error(source, f"space {space_id} is already declared at "
+                                       f"{first.short}; declare each space in one file, "
+                                       "once"))
             return
         self.space_sources[space_id] = source
         numbers: dict[str, DesiredNumber] = {}
@@ -299,37 +363,39 @@ class _Builder:
 
     def _number(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                 space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
+        self._undocumented_statuses(doc, (*path, "status"), raw.get("status"))
+        refused = self._free_text(doc, path, raw, _NUMBER_TEXT)
         written = raw.get("phone")
-        if not isinstance(written, str):
-            return None
+        if not isinstance(written, str) or ("phone",) in refused:
+            return None  # a number that cannot be read cannot be parsed, nor compared
         where = doc.location((*path, "phone"))
         known = self.phones.get(written)
         if isinstance(known, PhoneNumberError):
-            self.diagnostics.append(error(where, str(known)))
+            self.diagnostics.add(error(where, str(known)))
             return None
         if known is None:
             try:
                 known = parse_phone(written)
             except PhoneNumberError as exc:
-                self.diagnostics.append(error(where, str(exc)))
+                self.diagnostics.add(error(where, str(exc)))
                 return None
         phone = known
         if not phone.valid:
-            self.diagnostics.append(warning(
+            self.diagnostics.add(warning(
                 where, f"{phone.e164} is a possible number but libphonenumber does not know it "
                        "as assigned in its country's numbering plan; check it"))
         first = self.numbers.get(phone.e164)
         if first is not None:
             other_space, other_where = first
             scope = "in this space" if other_space == space_id else f"in space {other_space}"
-            self.diagnostics.append(error(where, f"{phone.e164} is already declared {scope} at "
-                                          f"{other_where.short}; a number can belong to one "
-                                          "space only, once"))
+            self.diagnostics.add(error(where, f"{phone.e164} is already declared {scope} at "
+                                       f"{other_where.short}; a number can belong to one "
+                                       "space only, once"))
             return None
         self.numbers[phone.e164] = (space_id, where)
         name = raw.get("verified_name")
         verified_name = normalise_name(name) if isinstance(name, str) else ""
-        if not verified_name:
+        if not verified_name or ("verified_name",) in refused:
             return None
         statuses = raw.get("status")
         profile = raw.get("profile")
@@ -340,6 +406,51 @@ class _Builder:
             source=doc.location(path),
             profile=_profile(profile) if isinstance(profile, Mapping) else None,
         )
+
+    def _free_text(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
+                   fields: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:
+        """An error for each free-text field of ``raw`` that holds a refused character, or,
+        for a verified name, only invisible ones; returns the fields in error."""
+        refused: set[tuple[str, ...]] = set()
+        for keys in fields:
+            value = _text_at(raw, keys)
+            texts = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for index, text in texts:
+                if not isinstance(text, str):
+                    continue  # not text: the schema says so
+                at = (*path, *keys) if index is None else (*path, *keys, index)
+                problem = text_problem(text)
+                if problem is not None:
+                    message = f"{describe_path(at)}: {problem}"
+                elif keys == ("verified_name",) and text.strip() and is_blank(text):
+                    # (Blank with whitespace only is the schema's error already.)
+                    message = (f"{describe_path(at)} must not be empty or blank: it holds "
+                               f"only invisible characters ({invisible_summary(text)})")
+                else:
+                    continue
+                self.diagnostics.add(error(doc.location(at), message))
+                refused.add(keys)
+        return refused
+
+    def _undocumented_statuses(self, doc: LocatedDocument, path: ValuePath,
+                               value: object) -> None:
+        """A warning for each well-formed status the vendor does not document (its pages
+        disagree: some show OFFLINE or PAUSED); a malformed one is the schema's error."""
+        if not isinstance(value, list):
+            return
+        well_formed, documented = _status_rule()
+        for index, status in enumerate(value):
+            if not isinstance(status, str) or status in documented \
+                    or not well_formed.search(status):
+                continue
+            where = doc.location((*path, index))
+            if where in self.status_warned:
+                continue
+            self.status_warned.add(where)
+            self.diagnostics.add(warning(
+                where, f"'{status}' is not a documented status ({', '.join(documented)}): it "
+                       "is accepted, and compared with the live status as written"
+                       f"{_did_you_mean(status, documented)}"))
 
 
 def _statuses(value: object) -> frozenset[str] | None:
@@ -384,15 +495,16 @@ def build_desired(documents: Sequence[LocatedDocument],
                   ) -> tuple[Desired | None, list[Diagnostic]]:
     """The desired state of ``documents`` (in order), or None when any of them has an error.
 
-    Returns every diagnostic of every document either way, errors and warnings alike.
+    Returns every diagnostic of every document either way, errors and warnings alike, up to
+    :data:`~reconciler.diagnostics.MAX_PER_FILE` per file (the others are counted in one).
     ``phones`` may hold numbers already parsed (written text -> what ``parse_phone`` gives it,
     see :mod:`reconciler.phoneprefetch`); the rest are parsed here. It changes no result.
     """
     builder = _Builder(phones=phones or {})
     for doc in documents:
         builder.add_document(doc)
-    if any(d.is_error for d in builder.diagnostics):
-        return None, builder.diagnostics
+    if builder.diagnostics.has_errors:
+        return None, builder.diagnostics.result()
     spaces = MappingProxyType(dict(sorted(builder.spaces.items())))
     return Desired(spaces=spaces, files=tuple(doc.file for doc in documents)), \
-        builder.diagnostics
+        builder.diagnostics.result()

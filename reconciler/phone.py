@@ -10,6 +10,7 @@ map to the same E.164 key here, so the rest of the code compares keys, never not
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ class PhoneNumberError(ValueError):
     """A written number that cannot be a phone number; the message says why, for a user."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # slots: one per declared number
 class PhoneNumber:
     """A normalised phone number. Ordered and compared by its E.164 form.
 
@@ -135,7 +136,7 @@ def parse_phone(text: str, region: str | None = None) -> PhoneNumber:
     national = phonenumbers.national_significant_number(parsed)
     return PhoneNumber(
         e164=phonenumbers.format_number(parsed, PhoneNumberFormat.E164),
-        country_code=str(parsed.country_code),
+        country_code=sys.intern(str(parsed.country_code)),  # one copy per country, not number
         national_number=national,
         valid=phonenumbers.is_valid_number(parsed),
     )

@@ -17,9 +17,9 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
 
@@ -56,8 +56,8 @@ def _from_raw(raw: _Raw) -> PhoneNumber | PhoneNumberError | None:
     if raw is None:
         return None
     e164, country_code, national, valid = raw
-    return PhoneNumber(e164=e164, country_code=country_code, national_number=national,
-                       valid=valid)
+    return PhoneNumber(e164=e164, country_code=sys.intern(country_code),
+                       national_number=national, valid=valid)
 
 
 def _can_fork() -> bool:
@@ -85,24 +85,34 @@ _WRITTEN_PHONE = re.compile(r"""^[ \t]*(?:-[ \t]+)?phone:[ \t]*(?:"([^"\\\n]*)"|
                             r"[ \t]*$", re.MULTILINE)
 
 
+PREFETCH_CHUNK = 4096
+"""Results per message from the worker: the caller unpickles one chunk at a time, so the
+results in transit never hold much of its memory."""
+
+
 def _prefetch(files: list[str]) -> list[tuple[str, _Raw]]:
     """In the worker: the first :data:`PREFETCH_SHARE` of the numbers written in ``files``."""
-    guessed: list[str] = []
+    guessed: dict[str, None] = {}
     for name in files:
         try:
             with open(name, encoding="utf-8-sig", errors="replace") as handle:
                 text = handle.read()
         except OSError:
             continue
-        guessed.extend(double or single for double, single in _WRITTEN_PHONE.findall(text))
-    unique = list(dict.fromkeys(guessed))
+        guessed.update((found[1] or found[2], None) for found in _WRITTEN_PHONE.finditer(text))
+        del text
+    unique = list(guessed)
     mine = unique[:int(len(unique) * PREFETCH_SHARE)]
     return list(zip(mine, _parse_raw(mine), strict=True))
 
 
 def _prefetch_into(connection: Any, files: list[str]) -> None:
+    """In the worker: parse its share, then send the results in chunks, then None."""
     try:
-        connection.send(_prefetch(files))
+        results = _prefetch(files)
+        for start in range(0, len(results), PREFETCH_CHUNK):
+            connection.send(results[start:start + PREFETCH_CHUNK])
+        connection.send(None)
     finally:
         connection.close()
 
@@ -147,28 +157,34 @@ class PhonePrefetch:
         Texts the worker missed or lost (a wrong guess, a dead worker) are left out, and so are
         texts whose parse raised anything else: the caller parses those itself.
         """
-        unique = list(dict.fromkeys(texts))
-        found: dict[str, PhoneNumber | PhoneNumberError] = {}
+        # Keyed by the caller's own strings (the worker's copies are let go with their
+        # chunk); None until a result is found.
+        found: dict[str, PhoneNumber | PhoneNumberError | None] = dict.fromkeys(texts)
+        unique = list(found)
         for text in unique[int(len(unique) * PREFETCH_SHARE):]:
-            result = _parse_one(text)
-            if result is not None:
-                found[text] = result
-        for text, raw in self._results() or []:
-            decoded = _from_raw(raw)
-            if decoded is not None:
-                found.setdefault(text, decoded)
-        return found
+            found[text] = _parse_one(text)
+        del unique
+        for chunk in self._results():
+            for text, raw in chunk:
+                if text in found and found[text] is None:
+                    found[text] = _from_raw(raw)
+        for text in [text for text, result in found.items() if result is None]:
+            del found[text]
+        return cast(dict[str, PhoneNumber | PhoneNumberError], found)  # no None is left
 
-    def _results(self) -> list[tuple[str, _Raw]] | None:
-        """The worker's results, waiting for them; None if it died without sending them."""
+    def _results(self) -> Iterator[list[tuple[str, _Raw]]]:
+        """The worker's chunks of results, waiting for each; stops early if it dies."""
         try:
-            while not self._connection.poll(0.05):
-                if not self._process.is_alive() and not self._connection.poll():
-                    return None
-            received: list[tuple[str, _Raw]] = self._connection.recv()
-            return received
+            while True:
+                while not self._connection.poll(0.05):
+                    if not self._process.is_alive() and not self._connection.poll():
+                        return
+                chunk: list[tuple[str, _Raw]] | None = self._connection.recv()
+                if chunk is None:
+                    return
+                yield chunk
         except (OSError, EOFError):
-            return None
+            return
 
     def close(self) -> None:
         """Stop the worker if it still runs, and let it go."""

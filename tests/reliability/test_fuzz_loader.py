@@ -128,6 +128,12 @@ PHONES = ["+86 138 0000 1234", "+39 06 6988 1234", "+1 650 253 0000", "+44 20 79
 STATUSES = ["CONNECTED", "PENDING", "FLAGGED", "RESTRICTED", "DISCONNECTED"]
 
 
+# Free text holds no control character, line break or bidi control (reconciler.characters).
+LABEL_CHARACTERS = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"),
+                                 blacklist_characters="\u202a\u202b\u202c\u202d\u202e"
+                                                      "\u2066\u2067\u2068\u2069\ufffe\uffff")
+
+
 @st.composite
 def manifest_doc(draw: st.DrawFn) -> dict[str, object]:
     phones = draw(st.lists(st.sampled_from(PHONES), min_size=0, max_size=6, unique=True))
@@ -147,7 +153,7 @@ def manifest_doc(draw: st.DrawFn) -> dict[str, object]:
         numbers.append(number)
     for space in spaces:
         if draw(st.booleans()):
-            space["label"] = draw(st.text(min_size=1, max_size=20))
+            space["label"] = draw(st.text(LABEL_CHARACTERS, min_size=1, max_size=20))
         if draw(st.booleans()):
             space["waba"] = {"id": "20393988393993", "review_status": "APPROVED"}
     doc: dict[str, object] = {"version": 1, "spaces": spaces}
