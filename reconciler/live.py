@@ -25,6 +25,7 @@ class LiveNumber:
     status: str
     name_status: str | None = None
     quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from reconciler.phone import (
 )
 from reconciler.schemacheck import Check, Unsupported, compile_check, inline_refs
 from reconciler.schemas import load_schema, validator
+from reconciler.signals import Acknowledgement
 from reconciler.yamlsource import LocatedDocument, ValuePath, describe_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
@@ -76,6 +77,10 @@ class DesiredNumber:
     statuses: frozenset[str]
     source: Location
     profile: DesiredProfile | None = None
+    quality_ratings: frozenset[str] | None = None
+    """Allowed QualityRating values; None: not checked."""
+    min_tier: str | None = None
+    """The lowest acceptable MessagingLimitTier (``signals.TIER_ORDER``); None: not checked."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Desired:
 
     spaces: Mapping[str, DesiredSpace]
     files: tuple[str, ...] = field(default=())
+    acknowledgements: tuple[Acknowledgement, ...] = ()
 
     @property
     def number_count(self) -> int:

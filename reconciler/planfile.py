@@ -22,9 +22,11 @@ from reconciler.api.operations import Operation
 from reconciler.diagnostics import Location
 from reconciler.phone import PhoneNumberError, parse_phone
 from reconciler.plan import (
+    Acknowledged,
     AddNumber,
     Drift,
     FieldValue,
+    Pending,
     Plan,
     PlannedSpace,
     PlanWarning,
@@ -33,7 +35,9 @@ from reconciler.plan import (
     sort_findings,
 )
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
+"""1.1 added ``pending``, ``acknowledged`` and ``notes`` (and their summary counts); a 1.0
+file reads as a plan with none of them."""
 _KNOWN_MAJOR = "1"
 
 
@@ -79,9 +83,29 @@ def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
                    "source": _source(d.source)} for d in plan.drift],
         "unmanaged": [{"space": u.space_id, "phone": u.phone, "verified_name": u.verified_name,
                        "status": u.status} for u in plan.unmanaged],
-        "warnings": [{"space": w.space_id, "phone": w.phone, "message": w.message,
-                      "source": _source(w.source)} for w in plan.warnings],
+        "warnings": [_message(w) for w in plan.warnings],
+        "pending": [{"space": p.space_id, "phone": p.phone, "status": p.status,
+                     "source": _source(p.source)} for p in plan.pending],
+        "acknowledged": [{**_acknowledged_finding(a.finding), "reason": a.reason,
+                          "owner": a.owner, "until": a.until, "source": _source(a.source)}
+                         for a in plan.acknowledged],
+        "notes": [_message(n) for n in plan.notes],
     }
+
+
+def _message(item: PlanWarning) -> dict[str, object]:
+    return {"space": item.space_id, "phone": item.phone, "message": item.message,
+            "source": _source(item.source)}
+
+
+def _acknowledged_finding(finding: Drift | Unmanaged) -> dict[str, object]:
+    """The covered finding's own keys, as in ``drift`` or ``unmanaged``, with its field."""
+    if isinstance(finding, Unmanaged):
+        return {"space": finding.space_id, "phone": finding.phone, "field": "unmanaged",
+                "verified_name": finding.verified_name, "status": finding.status}
+    return {"space": finding.space_id, "phone": finding.phone, "field": finding.field,
+            "expected": _value(finding.expected), "actual": _value(finding.actual),
+            "finding_source": _source(finding.source)}
 
 
 def dumps(plan: Plan, meta: PlanMeta) -> str:
@@ -172,6 +196,39 @@ def _by_space(entries: Sequence[_E]) -> defaultdict[str, list[_E]]:
     return grouped
 
 
+def _drift(d: Mapping[str, object], source_key: str) -> Drift:
+    return Drift(space_id=_str(d.get("space"), "drift space"),
+                 phone=_opt_str(d.get("phone"), "drift phone"),
+                 field=_str(d.get("field"), "drift field"),
+                 expected=_field_value(d.get("expected"), "drift expected"),
+                 actual=_field_value(d.get("actual"), "drift actual"),
+                 source=_location(d.get(source_key)) or Location("?"))
+
+
+def _unmanaged(u: Mapping[str, object]) -> Unmanaged:
+    return Unmanaged(space_id=_str(u.get("space"), "space"),
+                     phone=_str(u.get("phone"), "phone"),
+                     verified_name=_str(u.get("verified_name"), "verified_name"),
+                     status=_str(u.get("status"), "status"))
+
+
+def _read_message(value: object, what: str) -> PlanWarning:
+    item = _obj(value, what)
+    return PlanWarning(space_id=_str(item.get("space"), "space"),
+                       phone=_opt_str(item.get("phone"), "phone"),
+                       message=_str(item.get("message"), "message"),
+                       source=_location(item.get("source")))
+
+
+def _read_acknowledged(item: Mapping[str, object]) -> Acknowledged:
+    finding = _unmanaged(item) if item.get("field") == "unmanaged" \
+        else _drift(item, "finding_source")
+    return Acknowledged(finding=finding, reason=_str(item.get("reason"), "reason"),
+                        owner=_str(item.get("owner"), "owner"),
+                        until=_str(item.get("until"), "until"),
+                        source=_location(item.get("source")) or Location("?"))
+
+
 def loads(text: str) -> tuple[Plan, PlanMeta]:
     """Read a plan file written by :func:`dumps`. Raises :class:`PlanFileError`."""
     try:
@@ -218,25 +275,23 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
                 raise PlanFileError(f"change {len(adds) + 1}: its request does not match its "
                                     "space and phone")
             adds.append(add)
-        drift = [Drift(space_id=_str(d.get("space"), "drift space"),
-                       phone=_opt_str(d.get("phone"), "drift phone"),
-                       field=_str(d.get("field"), "drift field"),
-                       expected=_field_value(d.get("expected"), "drift expected"),
-                       actual=_field_value(d.get("actual"), "drift actual"),
-                       source=_location(d.get("source")) or Location("?"))
-                 for d in (_obj(x, "a drift") for x in _list(root.get("drift"), "drift"))]
-        unmanaged = [Unmanaged(space_id=_str(u.get("space"), "space"),
-                               phone=_str(u.get("phone"), "phone"),
-                               verified_name=_str(u.get("verified_name"), "verified_name"),
-                               status=_str(u.get("status"), "status"))
-                     for u in (_obj(x, "an unmanaged number")
-                               for x in _list(root.get("unmanaged"), "unmanaged"))]
-        warnings = [PlanWarning(space_id=_str(w.get("space"), "space"),
-                                phone=_opt_str(w.get("phone"), "phone"),
-                                message=_str(w.get("message"), "message"),
-                                source=_location(w.get("source")))
-                    for w in (_obj(x, "a warning")
-                              for x in _list(root.get("warnings"), "warnings"))]
+        drift = [_drift(_obj(x, "a drift"), "source") for x in _list(root.get("drift"),
+                                                                     "drift")]
+        unmanaged = [_unmanaged(u) for u in (_obj(x, "an unmanaged number")
+                                             for x in _list(root.get("unmanaged"),
+                                                            "unmanaged"))]
+        warnings = [_read_message(x, "a warning") for x in _list(root.get("warnings"),
+                                                                 "warnings")]
+        # Added in 1.1: absent from a 1.0 file.
+        pending = [Pending(space_id=_str(p.get("space"), "space"),
+                           phone=_str(p.get("phone"), "phone"),
+                           status=_str(p.get("status"), "status"),
+                           source=_location(p.get("source")) or Location("?"))
+                   for p in (_obj(x, "a pending number")
+                             for x in _list(root.get("pending", []), "pending"))]
+        acknowledged = [_read_acknowledged(_obj(x, "an acknowledged finding"))
+                        for x in _list(root.get("acknowledged", []), "acknowledged")]
+        notes = [_read_message(x, "a note") for x in _list(root.get("notes", []), "notes")]
         summary = _obj(root.get("summary"), "summary")
         unchanged = summary.get("unchanged")
         meta = PlanMeta(created_at=_str(root.get("created_at"), "created_at"),
@@ -246,12 +301,17 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
         raise PlanFileError(f"a change holds a bad phone number: {exc}") from None
     adds_by, drift_by = _by_space(adds), _by_space(drift)
     unmanaged_by, warnings_by = _by_space(unmanaged), _by_space(warnings)
-    stray = sorted({*adds_by, *drift_by, *unmanaged_by, *warnings_by} - {s.id for s in spaces})
+    pending_by, acknowledged_by = _by_space(pending), _by_space(acknowledged)
+    notes_by = _by_space(notes)
+    stray = sorted({*adds_by, *drift_by, *unmanaged_by, *warnings_by, *pending_by,
+                    *acknowledged_by, *notes_by} - {s.id for s in spaces})
     if stray:
         raise PlanFileError(f"changes name spaces the plan did not read: {', '.join(stray)}")
     grouped = [sort_findings(replace(
         space, adds=tuple(adds_by[space.id]), drift=tuple(drift_by[space.id]),
-        unmanaged=tuple(unmanaged_by[space.id]), warnings=tuple(warnings_by[space.id])))
+        unmanaged=tuple(unmanaged_by[space.id]), warnings=tuple(warnings_by[space.id]),
+        pending=tuple(pending_by[space.id]), acknowledged=tuple(acknowledged_by[space.id]),
+        notes=tuple(notes_by[space.id])))
         for space in spaces]
     plan = Plan(spaces=tuple(sorted(grouped, key=lambda s: s.id)),
                 unchanged=unchanged if isinstance(unchanged, int) else 0)

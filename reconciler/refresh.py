@@ -50,7 +50,8 @@ def _live_number(number: ListedNumber, known: Mapping[str, PhoneNumber]) -> Live
                       verified_name=number.verified_name or "",
                       status=number.status or "UNKNOWN",
                       name_status=number.name_status,
-                      quality_rating=number.quality_rating)
+                      quality_rating=number.quality_rating,
+                      messaging_limit_tier=number.messaging_limit_tier)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ outcome) reaches the caller through the :class:`Listener` it passes in.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -118,10 +119,12 @@ class PlanResult:
 
 async def make_plan(session: Session, desired: Desired, *, created_at: str, sync: bool = False,
                     listener: Listener | None = None) -> PlanResult:
-    """Read the declared spaces and compare them with the manifests."""
+    """Read the declared spaces and compare them with the manifests. ``created_at`` (ISO 8601,
+    UTC) is the moment of the run: its date decides which acknowledgements are in force."""
     listener = listener or Listener()
     live = await refresh(session.client, desired, sync=sync, progress=listener.progress)
-    return PlanResult(build_plan(desired, live, sync=sync),
+    today = dt.date.fromisoformat(created_at[:10])
+    return PlanResult(build_plan(desired, live, sync=sync, today=today),
                       PlanMeta(created_at=created_at, endpoint=session.endpoint))
 
 

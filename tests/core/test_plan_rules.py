@@ -180,8 +180,8 @@ def test_exit_code_bits(findings: tuple[str, ...], code: int) -> None:
 
 def test_example_plan_has_one_of_everything() -> None:
     plan = build_plan(*example_inputs())
-    assert plan.summary() == {"add": 2, "drift": 2, "unmanaged": 1, "unchanged": 1,
-                              "warnings": 1}
+    assert plan.summary() == {"add": 2, "drift": 2, "unmanaged": 1, "pending": 0,
+                              "acknowledged": 0, "unchanged": 1, "warnings": 1}
     assert [s.id for s in plan.spaces] == ["120000000000001", "293483938849493"]
     assert [a.phone.e164 for a in plan.adds] == ["+390669881234", "+8613800001234"]
 

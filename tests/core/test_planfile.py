@@ -71,4 +71,14 @@ def test_minor_versions_of_the_same_major_are_read() -> None:
     document["some_future_key"] = {"ignored": True}
     plan, _ = loads(json.dumps(document))
     assert len(plan.adds) == 2
-    assert FORMAT_VERSION == "1.0"
+    assert FORMAT_VERSION == "1.1"
+
+
+def test_a_1_0_plan_file_reads_as_a_plan_with_nothing_pending_or_acknowledged() -> None:
+    document = json.loads(dumps(build_plan(*example_inputs()), META))
+    document["format_version"] = "1.0"
+    for key in ("pending", "acknowledged", "notes"):
+        del document[key]
+    plan, _ = loads(json.dumps(document))
+    assert len(plan.adds) == 2 and len(plan.drift) == 2
+    assert plan.pending == () and plan.acknowledged == () and plan.notes == ()
