@@ -16,10 +16,17 @@ from collections.abc import Sequence
 
 from reconciler.diagnostics import Diagnostic, Location, Severity
 from reconciler.outcome import Outcome
-from reconciler.plan import Plan
+from reconciler.plan import Drift, Plan
 from reconciler.planfile import PlanMeta
 from reconciler.views.text import visible
-from reconciler.views.wording import apply_summary, outcome_line, phone, summary_line
+from reconciler.views.wording import (
+    PENDING_WHY,
+    acknowledgement,
+    apply_summary,
+    outcome_line,
+    phone,
+    summary_line,
+)
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
@@ -54,6 +61,10 @@ def _listed(value: str | tuple[str, ...] | None) -> str:
     return visible(value) if value else "(none)"
 
 
+def _drift(drift: Drift) -> str:
+    return f"{drift.field} is {_listed(drift.actual)}, declared {_listed(drift.expected)}"
+
+
 class GithubView:
     def __init__(self, *, mask: bool = False) -> None:
         self.mask = mask
@@ -73,18 +84,32 @@ class GithubView:
             for drift in space.drift:
                 lines.append(annotation(
                     "warning", f"{number(drift.phone)} in space {drift.space_id}: "
-                    f"{drift.field} is {_listed(drift.actual)}, declared "
-                    f"{_listed(drift.expected)} (reported, never changed)", drift.source,
+                    f"{_drift(drift)} (reported, never changed)", drift.source,
                     "camsctl: drift"))
+            for pending in space.pending:
+                lines.append(annotation(
+                    "notice", f"{number(pending.phone)} in space {pending.space_id} is "
+                    f"{visible(pending.status)}: {PENDING_WHY} (pending, not drift)",
+                    pending.source, "camsctl: pending"))
             for item in space.unmanaged:
                 lines.append(annotation(
                     "warning", f"{number(item.phone)} in space {item.space_id} is live "
                     f'("{visible(item.verified_name)}", {visible(item.status)}) but declared '
                     "nowhere (never touched)", None, "camsctl: unmanaged"))
-            for warning in space.warnings:
-                lines.append(annotation("warning", f"space {warning.space_id}: "
-                                        f"{visible(warning.message)}", warning.source,
-                                        "camsctl: warning"))
+            for ack in space.acknowledged:
+                finding = ack.finding
+                what = _drift(finding) if isinstance(finding, Drift) else \
+                    f'live ("{visible(finding.verified_name)}", {visible(finding.status)}) ' \
+                    "but declared nowhere"
+                lines.append(annotation(
+                    "notice", f"{number(ack.phone)} in space {ack.space_id}: {what}; "
+                    f"{acknowledgement(ack, visible)}", ack.source, "camsctl: acknowledged"))
+            for level, kind, title in (("warning", space.warnings, "camsctl: warning"),
+                                       ("notice", space.notes, "camsctl: note")):
+                for message in kind:
+                    lines.append(annotation(level, f"space {message.space_id}: "
+                                            f"{visible(message.message)}", message.source,
+                                            title))
         return "".join(line + "\n" for line in [*lines, summary_line(plan)])
 
     def outcomes(self, outcomes: Sequence[Outcome]) -> str:

@@ -12,10 +12,17 @@ from collections.abc import Sequence
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.outcome import Outcome
-from reconciler.plan import Plan, PlannedSpace
+from reconciler.plan import Drift, Plan, PlannedSpace
 from reconciler.planfile import PlanMeta
 from reconciler.views.text import visible
-from reconciler.views.wording import apply_summary, outcome_line, phone, shown, summary_line
+from reconciler.views.wording import (
+    acknowledgement,
+    apply_summary,
+    change,
+    outcome_line,
+    phone,
+    summary_line,
+)
 
 MARKDOWN_LIMIT = 65_000
 """GitHub refuses comments over 65,536 characters; stay under with room for a footer."""
@@ -45,7 +52,9 @@ def _code(text: str) -> str:
 
 
 def _entries(space: PlannedSpace) -> int:
-    return len(space.adds) + len(space.drift) + len(space.unmanaged) + len(space.warnings)
+    """The rows of a space's own section (pending and acknowledged findings have theirs)."""
+    return len(space.adds) + len(space.drift) + len(space.unmanaged) + len(space.warnings) \
+        + len(space.notes)
 
 
 class MarkdownView:
@@ -67,43 +76,77 @@ class MarkdownView:
         if space.warnings:
             counts.append(f"{len(space.warnings)} warning"
                           f"{'s' if len(space.warnings) != 1 else ''}")
+        if space.notes:
+            counts.append(f"{len(space.notes)} note{'s' if len(space.notes) != 1 else ''}")
         rows = ["| | number | change | declared at |", "|---|---|---|---|"]
         for add in space.adds:
             rows.append(f"| `+` add | {number(add.phone.e164)} | "
                         f"{escape_markdown(add.verified_name)} | {_code(add.source.short)} |")
         for drift in space.drift:
-            change = (f"{_code(drift.field)}: "
-                      f"{shown(drift.expected, drift.field, escape_markdown)} → "
-                      f"{shown(drift.actual, drift.field, escape_markdown)}")
-            rows.append(f"| `~` drift | {number(drift.phone)} | {change} | "
+            rows.append(f"| `~` drift | {number(drift.phone)} | {_code(drift.field)}: "
+                        f"{change(drift, escape_markdown, '→')} | "
                         f"{_code(drift.source.short)} |")
         for item in space.unmanaged:
             rows.append(f"| `?` unmanaged | {number(item.phone)} | "
                         f"{escape_markdown(item.verified_name)} "
                         f"({escape_markdown(item.status)}) | |")
-        for warning in space.warnings:
-            subject = number(warning.phone) if warning.phone else ""
-            where = _code(warning.source.short) if warning.source else ""
-            rows.append(f"| `!` warning | {subject} | {escape_markdown(warning.message)} | "
-                        f"{where} |")
+        for kind, label in ((space.warnings, "`!` warning"), (space.notes, "`*` note")):
+            for message in kind:
+                subject = number(message.phone) if message.phone else ""
+                where = _code(message.source.short) if message.source else ""
+                rows.append(f"| {label} | {subject} | {escape_markdown(message.message)} | "
+                            f"{where} |")
         return (f"<details><summary><b>{escape_markdown(space.title)}</b>: "
                 f"{', '.join(counts)}</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n")
 
+    def _pending(self, plan: Plan) -> str:
+        rows = [f"| {_code(space)} | {_code(phone(p.phone, self.mask))} | "
+                f"{escape_markdown(p.status)} | {_code(p.source.short)} |"
+                for space, p in ((p.space_id, p) for p in plan.pending)]
+        return (f"<details><summary><b>Pending</b>: {len(rows)} number"
+                f"{'s' if len(rows) != 1 else ''} WhatsApp is still verifying (not drift)"
+                "</summary>\n\n| space | number | status | declared at |\n|---|---|---|---|\n"
+                + "\n".join(rows) + "\n\n</details>\n")
+
+    def _acknowledged(self, plan: Plan) -> str:
+        rows = []
+        for ack in plan.acknowledged:
+            finding = ack.finding
+            what = f"{_code(finding.field)}: {change(finding, escape_markdown, '→')}" \
+                if isinstance(finding, Drift) else \
+                f"unmanaged: {escape_markdown(finding.verified_name)} " \
+                f"({escape_markdown(finding.status)})"
+            rows.append(f"| {_code(ack.space_id)} | {_code(phone(ack.phone, self.mask))} | "
+                        f"{what} | {acknowledgement(ack, escape_markdown)} | "
+                        f"{_code(ack.source.short)} |")
+        return (f"<details><summary><b>Acknowledged</b>: {len(rows)} known finding"
+                f"{'s' if len(rows) != 1 else ''}, counted in no exit code</summary>\n\n"
+                "| space | number | finding | acknowledgement | written at |\n"
+                "|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n</details>\n")
+
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
-        """The summary first, then a collapsible section per space with findings."""
+        """The summary first, then a collapsible section per space with findings to act on,
+        then one for pending numbers and one for acknowledged findings."""
         body = f"### camsctl plan\n\n**{summary_line(plan)}**\n\n"
-        if plan.findings():
+        if plan.findings() or plan.acknowledged:
             body += ("Drift and unmanaged numbers are reported only: camsctl never changes or "
                      "removes anything.\n\n")
-        shown_spaces = [space for space in plan.spaces if space.has_findings]
-        # Entries of the spaces from each index on, for the footer when the rest is cut.
-        remaining = [0] * (len(shown_spaces) + 1)
-        for index in range(len(shown_spaces) - 1, -1, -1):
-            remaining[index] = remaining[index + 1] + _entries(shown_spaces[index])
-        for index, space in enumerate(shown_spaces):
-            section = self._section(space)
-            left = len(shown_spaces) - index
-            footer = (f"\n… {left} more space{'s' if left != 1 else ''} "
+        shown_spaces = [space for space in plan.spaces if _entries(space)]
+        sections = [self._section(space) for space in shown_spaces]
+        entries = [_entries(space) for space in shown_spaces]
+        if plan.pending:
+            sections.append(self._pending(plan))
+            entries.append(len(plan.pending))
+        if plan.acknowledged:
+            sections.append(self._acknowledged(plan))
+            entries.append(len(plan.acknowledged))
+        # Entries of the sections from each index on, for the footer when the rest is cut.
+        remaining = [0] * (len(sections) + 1)
+        for index in range(len(sections) - 1, -1, -1):
+            remaining[index] = remaining[index + 1] + entries[index]
+        for index, section in enumerate(sections):
+            left = len(sections) - index
+            footer = (f"\n… {left} more section{'s' if left != 1 else ''} "
                       f"({remaining[index]} entries) left out to fit a comment; the JSON plan "
                       "has them all.\n")
             if len(body) + len(section) + len(footer) > self.limit:

@@ -13,14 +13,16 @@ import click
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.outcome import Outcome
-from reconciler.plan import Plan, PlannedSpace
+from reconciler.plan import Drift, Plan, PlannedSpace
 from reconciler.planfile import PlanMeta
 from reconciler.views.wording import (
     LEGEND,
+    PENDING_WHY,
+    acknowledgement,
     apply_summary,
+    change,
     outcome_line,
     phone,
-    shown,
     summary_line,
 )
 
@@ -71,16 +73,27 @@ class TextView:
                        f'add "{visible(add.verified_name)}"  ({visible(add.source.short)})')
         for drift in space.drift:
             out.append(style("~", "yellow") + f" {number(drift.phone)}  {drift.field}: "
-                       f"{shown(drift.expected, drift.field, visible)} -> "
-                       f"{shown(drift.actual, drift.field, visible)}  "
-                       f"({visible(drift.source.short)})")
+                       f"{change(drift, visible, '->')}  ({visible(drift.source.short)})")
+        for pending in space.pending:
+            out.append(style(">", "cyan") + f" {number(pending.phone)}  pending: "
+                       f"{visible(pending.status)} ({PENDING_WHY})  "
+                       f"({visible(pending.source.short)})")
         for item in space.unmanaged:
             out.append(style("?", "cyan") + f" {number(item.phone)}  not declared: "
                        f'"{visible(item.verified_name)}" ({visible(item.status)})')
-        for warning in space.warnings:
-            where = f"  ({visible(warning.source.short)})" if warning.source else ""
-            subject = f"{number(warning.phone)}  " if warning.phone else ""
-            out.append(style("!", "red") + f" {subject}{visible(warning.message)}{where}")
+        for ack in space.acknowledged:
+            finding = ack.finding
+            what = f"{finding.field}: {change(finding, visible, '->')}" \
+                if isinstance(finding, Drift) else \
+                f'not declared: "{visible(finding.verified_name)}" ({visible(finding.status)})'
+            out.append(style("=", "green") + f" {number(ack.phone)}  {what}  "
+                       f"{acknowledgement(ack, visible)}  ({visible(ack.source.short)})")
+        for kind, symbol, colour in ((space.warnings, "!", "red"), (space.notes, "*", "cyan")):
+            for message in kind:
+                where = f"  ({visible(message.source.short)})" if message.source else ""
+                subject = f"{number(message.phone)}  " if message.phone else ""
+                out.append(style(symbol, colour) + f" {subject}{visible(message.message)}"
+                           f"{where}")
         return out
 
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:

@@ -13,11 +13,14 @@ from collections.abc import Callable, Sequence
 
 from reconciler.outcome import Outcome, Result
 from reconciler.phone import mask_e164, mask_in_text
-from reconciler.plan import FieldValue, Plan
+from reconciler.plan import Acknowledged, Drift, FieldValue, Plan
 
 NO_CHANGES = "No changes. Live state matches the manifests."
 
-LEGEND = "+ add   ~ drift (reported, never changed)   ? unmanaged (never touched)   ! warning"
+LEGEND = ("+ add   ~ drift (reported, never changed)   > pending (WhatsApp is verifying it)\n"
+          "= acknowledged   ? unmanaged (never touched)   ! warning   * note")
+
+PENDING_WHY = "WhatsApp is still verifying it"
 
 
 def phone(e164: str | None, mask: bool, *, waba: str = "WABA") -> str:
@@ -27,8 +30,14 @@ def phone(e164: str | None, mask: bool, *, waba: str = "WABA") -> str:
     return mask_e164(e164) if mask else e164
 
 
-def shown(value: FieldValue, field: str, escape: Callable[[str], str]) -> str:
-    """An expected or actual value: statuses bare, other text quoted, lists bracketed.
+_ENUMS = ("status", "waba.review_status", "quality_rating", "messaging_limit_tier")
+"""Fields whose values are names (shown bare), not text (shown quoted)."""
+
+
+def shown(value: FieldValue, field: str, escape: Callable[[str], str], *,
+          expected: bool = False) -> str:
+    """An expected or actual value: names bare, other text quoted, lists bracketed; an
+    expected tier is a minimum (``at least TIER_1K``), expected names a choice.
 
     ``escape`` is the view's escaping function, applied to each value and not to the
     brackets and quotes around them, which are this function's own words.
@@ -37,17 +46,39 @@ def shown(value: FieldValue, field: str, escape: Callable[[str], str]) -> str:
         return "(none)"
     if isinstance(value, tuple):
         listed = ", ".join(escape(item) for item in value)
-        return f"one of [{listed}]" if field == "status" else f"[{listed}]"
+        return f"one of [{listed}]" if field in _ENUMS else f"[{listed}]"
     text = escape(value)
-    return text if field in ("status", "waba.review_status") else f'"{text}"'
+    if field == "messaging_limit_tier" and expected:
+        return f"at least {text}"
+    return text if field in _ENUMS else f'"{text}"'
+
+
+def change(drift: Drift, escape: Callable[[str], str], arrow: str) -> str:
+    """``one of [CONNECTED] -> FLAGGED``: what the manifest expects, then what is live."""
+    return f"{shown(drift.expected, drift.field, escape, expected=True)} {arrow} " \
+        f"{shown(drift.actual, drift.field, escape)}"
+
+
+def _count(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
 
 
 def summary_line(plan: Plan) -> str:
-    """The last line of a text plan, the first of a Markdown one."""
+    """The last line of a text plan, the first of a Markdown one. Pending and acknowledged
+    counts appear only when there are some, so a plan without them reads as before."""
+    acknowledged = f"{len(plan.acknowledged)} acknowledged" if plan.acknowledged else ""
     if not plan.findings():
-        return NO_CHANGES
+        return f"No changes. {_count(len(plan.acknowledged), 'acknowledged finding')}, " \
+            "nothing else differs." if acknowledged else NO_CHANGES
+    extra = "".join(f", {part}" for part in (
+        f"{len(plan.pending)} pending" if plan.pending else "", acknowledged) if part)
     return (f"Plan: {len(plan.adds)} to add, {len(plan.drift)} drifted, "
-            f"{len(plan.unmanaged)} unmanaged.")
+            f"{len(plan.unmanaged)} unmanaged{extra}.")
+
+
+def acknowledgement(item: Acknowledged, escape: Callable[[str], str]) -> str:
+    """``acknowledged until 2026-12-31 by OWNER: REASON`` (owner and reason escaped)."""
+    return f"acknowledged until {item.until} by {escape(item.owner)}: {escape(item.reason)}"
 
 
 def outcome_line(outcome: Outcome, mask: bool) -> str:

@@ -8,8 +8,10 @@ from dataclasses import replace
 import pytest
 from planbuild import (
     APPROVED,
+    TODAY,
     desired,
     example_inputs,
+    example_plan,
     have,
     live,
     live_space,
@@ -179,16 +181,17 @@ def test_exit_code_bits(findings: tuple[str, ...], code: int) -> None:
 
 
 def test_example_plan_has_one_of_everything() -> None:
-    plan = build_plan(*example_inputs())
-    assert plan.summary() == {"add": 2, "drift": 2, "unmanaged": 1, "pending": 0,
-                              "acknowledged": 0, "unchanged": 1, "warnings": 1}
+    plan = example_plan()
+    assert plan.summary() == {"add": 2, "drift": 2, "unmanaged": 1, "pending": 1,
+                              "acknowledged": 1, "unchanged": 0, "warnings": 1}
     assert [s.id for s in plan.spaces] == ["120000000000001", "293483938849493"]
     assert [a.phone.e164 for a in plan.adds] == ["+390669881234", "+8613800001234"]
 
 
 def test_plan_is_deterministic_and_digest_tracks_everything_read() -> None:
     declared, current = example_inputs()
-    assert build_plan(declared, current) == build_plan(declared, current)
+    assert build_plan(declared, current, today=TODAY) == build_plan(declared, current,
+                                                                     today=TODAY)
     acme = current.spaces[S]
     base = live_digest(acme)
     assert base.startswith("sha256:") and len(base) == 71

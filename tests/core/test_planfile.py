@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from planbuild import example_inputs
+from planbuild import example_plan
 
-from reconciler.plan import build_plan
 from reconciler.planfile import FORMAT_VERSION, PlanFileError, PlanMeta, dumps, loads
 
 META = PlanMeta(created_at="2026-11-23T10:00:00Z", endpoint="emulator:state.yaml")
 
 
 def test_round_trip_keeps_everything_apply_needs() -> None:
-    plan = build_plan(*example_inputs())
+    plan = example_plan()
     again, meta = loads(dumps(plan, META))
     assert meta == META
     # The file carries sources as FILE:LINE (no column), everything else exactly.
@@ -34,13 +33,13 @@ def test_round_trip_keeps_everything_apply_needs() -> None:
 
 
 def test_italian_leading_zero_survives_the_file() -> None:
-    plan, _ = loads(dumps(build_plan(*example_inputs()), META))
+    plan, _ = loads(dumps(example_plan(), META))
     rome = next(a for a in plan.adds if a.phone.e164 == "+390669881234")
     assert rome.request()["PhoneNumber"] == "0669881234"
 
 
 def test_plan_file_holds_no_secret_material() -> None:
-    text = dumps(build_plan(*example_inputs()), META)
+    text = dumps(example_plan(), META)
     for word in ("secret", "token", "AccessKey", "Authorization"):
         assert word.lower() not in text.lower()
 
@@ -54,7 +53,7 @@ def test_plan_file_holds_no_secret_material() -> None:
     (lambda d: d.update(changes="x"), "changes must be a list"),
 ])
 def test_untrustworthy_plans_are_refused(mutate: object, fragment: str) -> None:
-    document = json.loads(dumps(build_plan(*example_inputs()), META))
+    document = json.loads(dumps(example_plan(), META))
     mutate(document)  # type: ignore[operator]
     with pytest.raises(PlanFileError, match=fragment.replace("(", r"\(").replace("+", r"\+")):
         loads(json.dumps(document))
@@ -66,7 +65,7 @@ def test_not_json_is_refused() -> None:
 
 
 def test_minor_versions_of_the_same_major_are_read() -> None:
-    document = json.loads(dumps(build_plan(*example_inputs()), META))
+    document = json.loads(dumps(example_plan(), META))
     document["format_version"] = "1.7"
     document["some_future_key"] = {"ignored": True}
     plan, _ = loads(json.dumps(document))
@@ -75,7 +74,7 @@ def test_minor_versions_of_the_same_major_are_read() -> None:
 
 
 def test_a_1_0_plan_file_reads_as_a_plan_with_nothing_pending_or_acknowledged() -> None:
-    document = json.loads(dumps(build_plan(*example_inputs()), META))
+    document = json.loads(dumps(example_plan(), META))
     document["format_version"] = "1.0"
     for key in ("pending", "acknowledged", "notes"):
         del document[key]

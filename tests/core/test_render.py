@@ -13,7 +13,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from planbuild import desired, example_inputs, have, live, live_space, space, want
+from planbuild import (
+    desired,
+    example_inputs,
+    example_plan,
+    have,
+    live,
+    live_space,
+    space,
+    want,
+)
 
 from reconciler.plan import Plan, build_plan
 from reconciler.planfile import PlanMeta, dumps
@@ -24,10 +33,6 @@ from reconciler.views.wording import NO_CHANGES
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 META = PlanMeta(created_at="2026-11-23T10:00:00Z",
                 endpoint="https://cams.ap-southeast-1.aliyuncs.com")
-
-
-def example_plan() -> Plan:
-    return build_plan(*example_inputs())
 
 
 def in_sync_plan() -> Plan:
@@ -78,7 +83,7 @@ def test_json_validates_against_the_published_schema() -> None:
 
 def test_text_last_line_is_the_summary() -> None:
     assert render_text(example_plan()).splitlines()[-1] == \
-        "Plan: 2 to add, 2 drifted, 1 unmanaged."
+        "Plan: 2 to add, 2 drifted, 1 unmanaged, 1 pending, 1 acknowledged."
     assert render_text(in_sync_plan()).splitlines()[-1] == NO_CHANGES
 
 
@@ -95,7 +100,7 @@ def test_masking_hides_every_declared_and_live_number() -> None:
 
 def test_markdown_starts_with_the_summary() -> None:
     lines = render_markdown(example_plan()).splitlines()
-    assert lines[2] == "**Plan: 2 to add, 2 drifted, 1 unmanaged.**"
+    assert lines[2] == "**Plan: 2 to add, 2 drifted, 1 unmanaged, 1 pending, 1 acknowledged.**"
 
 
 def test_markdown_is_cut_to_the_limit_and_says_what_was_left_out() -> None:
@@ -107,7 +112,7 @@ def test_markdown_is_cut_to_the_limit_and_says_what_was_left_out() -> None:
     assert len(full) > 65_000
     cut = render_markdown(big)
     assert len(cut) <= 65_000
-    match = re.search(r"… (\d+) more spaces \((\d+) entries\) left out", cut)
+    match = re.search(r"… (\d+) more sections \((\d+) entries\) left out", cut)
     assert match is not None
     shown = cut.count("<details>")
     assert shown + int(match.group(1)) == 60
