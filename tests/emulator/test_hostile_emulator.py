@@ -1,0 +1,116 @@
+"""The emulator in a hostile world: what clients and state files may throw at it.
+
+Every test here talks to a real loopback socket (or runs the real command line), is bounded
+in time by socket timeouts and in size by its own constants, and checks that the emulator
+answers in the service's own terms, never with a 500 or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC, STS_VERSION
+from reconciler.emulator import EmulatorApp, EmulatorServer, serve_in_thread
+from reconciler.emulator.state import parse_state
+
+ROLE = "acs:ram::1234567890:role/camsctl-plan"
+PROVIDER = "acs:ram::1234567890:oidc-provider/github"
+OIDC_TOKEN = "oidc-token-7f3a9c1e5b2d"
+KEY_SECRET = "key-secret-4e8b0d6f2a"
+SECOND_SECRET = "key-secret-9c5e1a7b3f"
+SPACE = "293483938849493"
+BOUND = 30.0
+"""Seconds any socket operation of these tests may wait: a hang guard, never a measurement."""
+
+
+def hostile_state_document() -> dict[str, object]:
+    return {
+        "access_keys": [{"id": "LTAI5tHostile", "secret": KEY_SECRET},
+                        {"id": "second", "secret": SECOND_SECRET}],
+        "oidc": [{"role_arn": ROLE, "provider_arn": PROVIDER, "token": OIDC_TOKEN}],
+        "spaces": {SPACE: {"numbers": [{"PhoneNumber": "8613800005678",
+                                        "VerifiedName": "ACME", "Status": "CONNECTED"}]}},
+    }
+
+
+@pytest.fixture
+def hostile_app() -> EmulatorApp:
+    return EmulatorApp(parse_state(json.loads(json.dumps(hostile_state_document()))))
+
+
+@pytest.fixture
+def hostile_server(hostile_app: EmulatorApp) -> Iterator[EmulatorServer]:
+    with serve_in_thread(hostile_app, "127.0.0.1", 0) as running:
+        yield running
+
+
+def no_traceback(caplog: pytest.LogCaptureFixture, captured: str) -> None:
+    """Nothing the tests did was logged with a traceback, nor printed as one."""
+    assert "Traceback" not in captured
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+# -- STS: DurationSeconds ------------------------------------------------------------------
+
+
+def sts_params(duration: str | None) -> dict[str, str]:
+    params = {"Action": ASSUME_ROLE_WITH_OIDC, "Version": STS_VERSION, "RoleArn": ROLE,
+              "OIDCProviderArn": PROVIDER, "OIDCToken": OIDC_TOKEN,
+              "RoleSessionName": "ci"}
+    if duration is not None:
+        params["DurationSeconds"] = duration
+    return params
+
+
+@pytest.mark.parametrize("duration", [
+    "9" * 5000,  # beyond int()'s 4,300-digit limit
+    str(10**30),
+    "43201",
+    "899",
+    "0",
+    "-1",
+    "-3600",
+    "abc",
+    "",
+    "3600.0",
+    "1e3",
+    " 3600",
+    "1²",  # str.isdigit() says yes, int() says no
+    "٣٦٠٠",  # Arabic-Indic digits: int() reads 3600, the service reads no number
+])
+def test_sts_refuses_a_bad_duration_with_its_own_error(
+        hostile_server: EmulatorServer, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str], duration: str) -> None:
+    with httpx.Client(base_url=hostile_server.url, timeout=BOUND, trust_env=False) as client:
+        answer = client.post("/", params=sts_params(duration))
+        assert answer.status_code == 400, answer.text
+        body = answer.json()
+        assert body["Code"] == "InvalidParameter.DurationSeconds"
+        assert "900" in body["Message"] and "43200" in body["Message"]
+        assert body["RequestId"] == answer.headers["x-acs-request-id"]
+        # The emulator is still serving, and a good duration still works.
+        fine = client.post("/", params=sts_params("900"))
+        assert fine.status_code == 200, fine.text
+    no_traceback(caplog, capfd.readouterr().err)
+
+
+def test_sts_refuses_a_5000_digit_duration_on_a_raw_socket(
+        hostile_server: EmulatorServer) -> None:
+    """The same, byte for byte on the wire, with no client library in between."""
+    query = urlencode(sts_params("1" + "0" * 4999))
+    request = (f"POST /?{query} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\n"
+               "connection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", hostile_server.port), timeout=BOUND) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, payload = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    assert json.loads(payload)["Code"] == "InvalidParameter.DurationSeconds"
