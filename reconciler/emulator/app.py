@@ -298,7 +298,8 @@ class EmulatorApp:
         if request.method == "GET" and request.path == "/_emulator/stats":
             return self._answer(200, self.stats.as_json(), request_id)
         if request.method == "GET" and request.path == "/_emulator/state":
-            return self._answer(200, dump_state(self.state), request_id)
+            # Never the secrets: anyone who reaches the port may ask.
+            return self._answer(200, dump_state(self.state, redact=True), request_id)
         return self._answer(404, {"Code": "NotFound", "Message": "GET /_emulator/stats or "
                                   "/_emulator/state", "RequestId": request_id}, request_id)
 

@@ -75,7 +75,7 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
 
     \b
     GET /_emulator/stats   calls per action, throttled and faulted counts
-    GET /_emulator/state   the current state, in the state-file format
+    GET /_emulator/state   the current state, in the state-file format (secrets as ***)
     """
     try:
         state = load_state(state_file)

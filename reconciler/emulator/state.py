@@ -28,6 +28,8 @@ from reconciler.api.models import JSONObject, JSONValue
 
 DEFAULT_ACCESS_KEY_ID = "emulator"
 DEFAULT_ACCESS_KEY_SECRET = "emulator-secret"
+REDACTED = "***"
+"""What an answer of the emulator shows in place of a secret."""
 
 
 # The fields the official SDK's response models know (alibabacloud-cams20200606). A field
@@ -222,8 +224,9 @@ def load_state(path: Path) -> EmulatorState:
     return parse_state(document, str(path))
 
 
-def dump_state(state: EmulatorState) -> JSONObject:
-    """The state in the state-file format (what ``GET /_emulator/state`` answers)."""
+def dump_state(state: EmulatorState, *, redact: bool = False) -> JSONObject:
+    """The state in the state-file format; ``redact`` (what ``GET /_emulator/state`` answers)
+    shows every secret (AccessKey secrets, OIDC tokens) as ``***`` and keeps the ids."""
     spaces: JSONObject = {}
     for space_id, space in state.spaces.items():
         entry: JSONObject = {}
@@ -235,11 +238,13 @@ def dump_state(state: EmulatorState) -> JSONObject:
         spaces[space_id] = entry
     document: JSONObject = {}
     if state.access_keys_given:
-        document["access_keys"] = [{"id": k, "secret": s} for k, s in state.access_keys.items()]
+        document["access_keys"] = [{"id": k, "secret": REDACTED if redact else s}
+                                   for k, s in state.access_keys.items()]
     document["spaces"] = spaces
     if state.oidc_roles:
         document["oidc"] = [{"role_arn": r.role_arn, "provider_arn": r.provider_arn,
-                             "token": r.token} for r in state.oidc_roles]
+                             "token": REDACTED if redact else r.token}
+                            for r in state.oidc_roles]
     return document
 
 

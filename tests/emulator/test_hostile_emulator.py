@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 
 from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC, STS_VERSION
 from reconciler.emulator import EmulatorApp, EmulatorServer, serve_in_thread
-from reconciler.emulator.state import parse_state
+from reconciler.emulator.state import load_state, parse_state, write_state
 
 ROLE = "acs:ram::1234567890:role/camsctl-plan"
 PROVIDER = "acs:ram::1234567890:oidc-provider/github"
@@ -114,3 +115,38 @@ def test_sts_refuses_a_5000_digit_duration_on_a_raw_socket(
     head, _, payload = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 "), head
     assert json.loads(payload)["Code"] == "InvalidParameter.DurationSeconds"
+
+
+# -- introspection never shows a secret ----------------------------------------------------
+
+
+def test_no_introspection_answer_holds_a_secret(hostile_server: EmulatorServer,
+                                                hostile_app: EmulatorApp) -> None:
+    with httpx.Client(base_url=hostile_server.url, timeout=BOUND, trust_env=False) as client:
+        exchanged = client.post("/", params=sts_params(None)).json()["Credentials"]
+        secrets = [KEY_SECRET, SECOND_SECRET, OIDC_TOKEN, exchanged["AccessKeySecret"],
+                   exchanged["SecurityToken"]]
+        answers = {path: client.get(path) for path in (
+            "/_emulator/state", "/_emulator/stats", "/_emulator/", "/_emulator/state/",
+            "/_emulator/nothing", "/_emulator/state?secrets=1")}
+        answers["POST /_emulator/state"] = client.post("/_emulator/state")
+    for where, answer in answers.items():
+        for secret in secrets:
+            assert secret not in answer.text, (where, secret)
+    state = answers["/_emulator/state"].json()
+    # The ids stay, so a test can see which keys and roles the emulator knows.
+    assert state["access_keys"] == [{"id": "LTAI5tHostile", "secret": "***"},
+                                    {"id": "second", "secret": "***"}]
+    assert state["oidc"] == [{"role_arn": ROLE, "provider_arn": PROVIDER, "token": "***"}]
+    assert state["spaces"][SPACE]["numbers"][0]["PhoneNumber"] == "8613800005678"
+    # Hidden from the answer only: the emulator itself still holds them.
+    assert hostile_app.state.access_keys["LTAI5tHostile"] == KEY_SECRET
+
+
+def test_persisting_the_state_keeps_its_secrets(tmp_path: Path) -> None:
+    """Only answers are redacted: --persist writes the state file whole, or it would lose keys."""
+    state = parse_state(json.loads(json.dumps(hostile_state_document())))
+    write_state(tmp_path / "state.yaml", state)
+    again = load_state(tmp_path / "state.yaml")
+    assert again.access_keys == {"LTAI5tHostile": KEY_SECRET, "second": SECOND_SECRET}
+    assert [role.token for role in again.oidc_roles] == [OIDC_TOKEN]
