@@ -198,14 +198,15 @@ class EmulatorApp:
         # no lifespan events; the app has nothing to start or stop anyway.
         if scope["type"] != "http":
             return
-        body = b""
+        parts: list[bytes] = []  # joined once: adding bytes chunk by chunk is quadratic
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 return  # client went away
-            body += message.get("body", b"")
+            parts.append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
                 break
+        body = b"".join(parts)
         client = scope.get("client")
         request = ApiRequest(
             method=str(scope["method"]).upper(),

@@ -95,19 +95,21 @@ class EmulatorServer:
             event = await self._next_event(conn, reader)
             if not isinstance(event, h11.Request):
                 return  # closed, or the client went away between requests
-            body = b""
+            # The body grows in place: adding bytes objects copies the whole body again for
+            # each chunk, quadratic in a body sent in 1-byte chunks.
+            body = bytearray()
             while True:
                 part = await self._next_event(conn, reader)
                 if isinstance(part, h11.Data):
-                    body += part.data
-                    if len(body) > MAX_REQUEST_BYTES:
+                    if len(body) + len(part.data) > MAX_REQUEST_BYTES:
                         return
+                    body += part.data
                 elif isinstance(part, h11.EndOfMessage):
                     break
                 else:
                     return
             try:
-                status, headers, payload = await self._run_app(event, body, peer)
+                status, headers, payload = await self._run_app(event, bytes(body), peer)
             except ConnectionDropped:
                 _reset(writer)
                 return
@@ -150,6 +152,7 @@ class EmulatorServer:
         }
         sent = False
         answer: dict[str, Any] = {}
+        parts: list[bytes] = []
 
         async def receive() -> dict[str, Any]:
             nonlocal sent
@@ -165,10 +168,10 @@ class EmulatorServer:
                 answer["headers"] = [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
                                      for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
-                answer["body"] = answer.get("body", b"") + bytes(message.get("body", b""))
+                parts.append(bytes(message.get("body", b"")))
 
         await self.app(scope, receive, send)
-        payload = bytes(answer.get("body", b""))
+        payload = b"".join(parts)
         # Frame the answer ourselves: h11 needs an exact Content-Length for keep-alive.
         headers = [(k, v) for k, v in answer.get("headers", []) if k.lower() != "content-length"]
         headers.append(("content-length", str(len(payload))))
