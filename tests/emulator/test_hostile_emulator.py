@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import select
 import socket
+import struct
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import h11
 import httpx
 import pytest
 
@@ -29,6 +36,7 @@ OIDC_TOKEN = "oidc-token-7f3a9c1e5b2d"
 KEY_SECRET = "key-secret-4e8b0d6f2a"
 SECOND_SECRET = "key-secret-9c5e1a7b3f"
 SPACE = "293483938849493"
+STATE_FILE = Path(__file__).parent / "state.yaml"
 BOUND = 30.0
 """Seconds any socket operation of these tests may wait: a hang guard, never a measurement."""
 
@@ -222,3 +230,183 @@ def test_the_body_limit_still_holds_in_chunks() -> None:
         over = exchange(server.port, CHUNKED_POST + chunked(b"x" * (limit + 1), 65536))
     assert not over.startswith(b"HTTP/1.1 200 "), over[:100]
     assert app.bodies == 1
+
+
+# -- connections: idle, stalled, too many, misbehaving -------------------------------------
+
+
+def answer_on(sock: socket.socket, method: str = "GET", target: str = "/_emulator/stats",
+              headers: tuple[tuple[str, str], ...] = ()) -> tuple[int, bytes]:
+    """One request and its answer on an open connection (kept open unless the server closes)."""
+    client = h11.Connection(h11.CLIENT)
+    sock.sendall(client.send(h11.Request(method=method, target=target,
+                                         headers=[("host", "127.0.0.1"), *headers])) or b"")
+    sock.sendall(client.send(h11.EndOfMessage()) or b"")
+    status, body = 0, bytearray()
+    while True:
+        event = client.next_event()
+        if event is h11.NEED_DATA:
+            client.receive_data(sock.recv(65536))
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            return status, bytes(body)
+        else:
+            raise AssertionError(f"no answer: {event!r}")
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Wait (within the socket's timeout) for the server to end the connection."""
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=BOUND)
+
+
+def serve_cli(tmp_path: Path, *args: str, open_files: int) -> tuple[subprocess.Popen[bytes],
+                                                                      str, Path]:
+    """``camsctl emulator serve`` in a subprocess allowed ``open_files`` files; its URL."""
+    code = ("import resource, sys\n"
+            "_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({open_files}, hard))\n"
+            "from reconciler.cli import cli\n"
+            "cli(sys.argv[1:], prog_name='camsctl')\n")
+    errors = tmp_path / "serve.stderr"
+    with errors.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, "emulator", "serve", "--state", str(STATE_FILE),
+             "--port", "0", *args], stdin=subprocess.DEVNULL, stdout=sink, stderr=sink)
+    deadline = time.monotonic() + BOUND
+    while not (found := re.search(r"listening on (http://\S+)", errors.read_text())):
+        assert process.poll() is None and time.monotonic() < deadline, errors.read_text()
+        time.sleep(0.05)
+    return process, found.group(1), errors
+
+
+def test_400_idle_connections_neither_stop_the_server_nor_make_it_log(tmp_path: Path) -> None:
+    """Past its open-file limit a server cannot accept(): asyncio then logs a traceback per
+    attempt and nobody is served. The cap keeps the emulator under the limit; the idle
+    timeout and the cap close the idle connections."""
+    process, url, errors = serve_cli(tmp_path, "--idle-timeout", "1", open_files=256)
+    port = int(url.rsplit(":", 1)[1])
+    idle: list[socket.socket] = []
+    try:
+        idle.extend(connect(port) for _ in range(400))
+        with httpx.Client(timeout=BOUND, trust_env=False) as client:
+            assert client.get(url + "/_emulator/stats").status_code == 200
+        assert all(closed_by_server(sock) for sock in idle)
+    finally:
+        for sock in idle:
+            sock.close()
+        process.terminate()
+        process.wait(timeout=BOUND)
+    log = errors.read_text()
+    assert "Traceback" not in log and "out of system resource" not in log, log[:2000]
+    assert len(log.splitlines()) == 1, log[:2000]  # only the "listening on" line
+
+
+def test_silent_stalled_and_trickling_clients_are_closed(
+        app: EmulatorApp, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    with serve_in_thread(app, idle_timeout=0.5, request_timeout=0.5) as server:
+        silent = connect(server.port)
+        stalled = connect(server.port)
+        stalled.sendall(b"GET /_emulator/stats HTTP/1.1\r\nhost: 127.0.0.1\r\nx-part")
+        kept_alive = connect(server.port)
+        assert answer_on(kept_alive)[0] == 200
+        trickling = connect(server.port)
+        trickling.sendall(b"GET /_emulator/stats HTTP/1.1\r\n")
+        sent = 0
+        try:
+            while sent < 400:  # 20 s of trickle at most: the server must not wait for it
+                trickling.sendall(b"x-trickle: 1\r\n"[sent % 14:sent % 14 + 1])
+                sent += 1
+                if select.select([trickling], [], [], 0.05)[0]:
+                    break
+        except OSError:
+            pass
+        assert sent < 400 and closed_by_server(trickling)
+        for sock in (silent, stalled, kept_alive):
+            assert closed_by_server(sock)
+            sock.close()
+        trickling.close()
+        with connect(server.port) as fresh:
+            assert answer_on(fresh)[0] == 200
+    no_traceback(caplog, capfd.readouterr().err)
+
+
+def test_at_the_cap_the_longest_idle_connection_makes_room(app: EmulatorApp) -> None:
+    with serve_in_thread(app, max_connections=4, idle_timeout=BOUND) as server:
+        pooled = [connect(server.port) for _ in range(4)]
+        for sock in pooled:
+            assert answer_on(sock)[0] == 200  # now idle between requests, as in a pool
+        with connect(server.port) as newcomer:
+            assert answer_on(newcomer)[0] == 200
+        assert closed_by_server(pooled[0])
+        assert [answer_on(sock)[0] for sock in pooled[1:]] == [200, 200, 200]
+        for sock in pooled:
+            sock.close()
+
+
+def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(app: EmulatorApp) -> None:
+    with serve_in_thread(app, max_connections=2, request_timeout=BOUND) as server:
+        busy = [connect(server.port) for _ in range(2)]
+        for sock in busy:
+            sock.sendall(b"GET /_emulator/stats HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+        deadline = time.monotonic() + BOUND
+        while server.connections != (2, 0):  # both counted, neither idle
+            assert time.monotonic() < deadline, server.connections
+            time.sleep(0.01)
+        refused = exchange(server.port, b"GET /_emulator/stats HTTP/1.1\r\nhost: x\r\n\r\n")
+        head, _, payload = refused.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), head
+        assert b"connection: close" in head.lower() and b"retry-after: 1" in head.lower()
+        assert "maximum of 2 connections" in json.loads(payload)["Message"]
+        for sock in busy:  # the busy ones were left alone: they finish their requests
+            sock.sendall(b"\r\n")
+            assert b" 200 " in sock.recv(65536).split(b"\r\n")[0]
+            sock.close()
+
+
+@pytest.mark.parametrize(("sent", "status"), [
+    (b"\x00\x01\x02 garbage\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nhost: x\r\ncontent-length: lots\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400),
+    (b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n" % (MAX_REQUEST_BYTES + 1), 413),
+    (b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: " + b"9" * 5000 + b"\r\n\r\n", 400),
+])
+def test_requests_no_server_could_serve_are_answered_4xx(
+        app: EmulatorApp, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
+        sent: bytes, status: int) -> None:
+    with serve_in_thread(app) as server:
+        head, _, payload = exchange(server.port, sent).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 %d " % status), head
+        assert b"connection: close" in head.lower()
+        assert json.loads(payload)["Message"]
+        with connect(server.port) as fresh:
+            assert answer_on(fresh)[0] == 200
+    no_traceback(caplog, capfd.readouterr().err)
+
+
+def test_resets_and_half_closes_end_quietly(
+        app: EmulatorApp, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    linger_zero = struct.pack("ii", 1, 0)
+    request = b"GET /_emulator/stats HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+    with serve_in_thread(app) as server:
+        for sent in (b"", b"GET /_emulator/st", request, request * 50):
+            sock = connect(server.port)  # reset mid-head, or before reading the answer(s)
+            sock.sendall(sent)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_zero)
+            sock.close()
+        half = exchange(server.port, request)  # asks, then closes its sending side
+        assert half.startswith(b"HTTP/1.1 200 "), half[:100]
+        with connect(server.port) as fresh:
+            assert answer_on(fresh)[0] == 200
+    no_traceback(caplog, capfd.readouterr().err)
