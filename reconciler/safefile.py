@@ -1,6 +1,7 @@
 """Opening the files apply writes (journal, lock) safely: never through a symbolic link (which
 could point at any file of the user's), only regular files (a FIFO would hang), and with one
-clear message for every way it can fail."""
+clear message for every way it can fail. Reading a file the user names, bounded in size and
+refused unless it is a regular file, likewise."""
 
 from __future__ import annotations
 
@@ -37,3 +38,39 @@ def open_regular(path: Path, flags: int, what: str, mode: int = 0o600) -> int:
         os.close(fd)
         raise UnsafeFile(f"{what} {path} is not a regular file")
     return fd
+
+
+def read_regular(path: Path, what: str, limit: int) -> bytes:
+    """The bytes of ``path`` (``what`` names it in messages, e.g. "state file"): a regular
+    file of at most ``limit`` bytes. Anything else is refused before a byte is read: a FIFO
+    would hang the read, and a device such as /dev/zero never ends. Unlike the files camsctl
+    writes, a symbolic link is followed: reading through one changes nothing."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        status = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
+    problem = None
+    if stat.S_ISDIR(status.st_mode):
+        problem = "is a directory, not a file"
+    elif not stat.S_ISREG(status.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(status.st_mode) else "a socket" if stat.S_ISSOCK(
+            status.st_mode) else "a device"
+        problem = f"is not a regular file ({kind})"
+    elif status.st_size > limit:
+        problem = f"is {status.st_size:,} bytes; the limit is {limit:,} bytes"
+    if problem is not None:
+        os.close(fd)
+        raise UnsafeFile(f"{what} {path} {problem}")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(limit + 1)
+        except OSError as exc:
+            raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise UnsafeFile(f"{what} {path} grew past the limit of {limit:,} bytes as it was read")
+    return data

@@ -36,7 +36,7 @@ def emulator() -> None:
 
 @emulator.command("serve")
 @click.option("--state", "state_file", required=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=click.Path(path_type=Path),  # a folder too: load_state says so, exit 1
               help="State file (YAML or JSON): access keys, spaces, WABAs, numbers, profiles.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. The emulator has no TLS: keep it on loopback.")

@@ -9,26 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import select
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import h11
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC, STS_VERSION
-from reconciler.emulator import EmulatorApp, EmulatorServer, serve_in_thread
+from reconciler.cli import cli
+from reconciler.emulator import EmulatorApp, EmulatorServer, EmulatorState, serve_in_thread
 from reconciler.emulator.app import ApiRequest
 from reconciler.emulator.server import MAX_REQUEST_BYTES
-from reconciler.emulator.state import load_state, parse_state, write_state
+from reconciler.emulator.state import (
+    MAX_STATE_BYTES,
+    load_state,
+    parse_state,
+    write_state,
+)
 
 ROLE = "acs:ram::1234567890:role/camsctl-plan"
 PROVIDER = "acs:ram::1234567890:oidc-provider/github"
@@ -410,3 +419,137 @@ def test_resets_and_half_closes_end_quietly(
         with connect(server.port) as fresh:
             assert answer_on(fresh)[0] == 200
     no_traceback(caplog, capfd.readouterr().err)
+
+
+# -- state files -----------------------------------------------------------------------------
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "manifests"
+
+
+def _deep(path: Path) -> None:
+    path.write_text("[" * 100_000)
+
+
+def _written(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _huge(path: Path) -> None:
+    with path.open("wb") as sparse:  # no disk used: a hole larger than the limit
+        sparse.truncate(MAX_STATE_BYTES + 1)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+NUMBER = "{PhoneNumber: '8613800005678', VerifiedName: ACME, Status: CONNECTED}"
+
+# (what, how to make the file, where the error is (line or 0 for the file), what it says).
+# FIFOs and devices are tried in a process of their own, below: read, they never end.
+BAD_STATE_FILES: list[tuple[str, Callable[[Path], None], int, str]] = [
+    ("deep", _deep, 1, "nested more than 64 levels"),
+    ("deep-mapping", _written("spaces:\n  '1': " + "{a: " * 5000 + "\n"), 2, "nested more"),
+    ("not-utf8", lambda p: p.write_bytes(b"spaces: {}\n# caf\xe9\n"), 2, "not UTF-8"),
+    ("integer-key", _written("spaces: {}\n1: x\n"), 2, "unknown top-level key(s) 1"),
+    ("float-space", _written("spaces:\n  12.5: {}\n"), 2, "a CustSpaceId is a string of digits"),
+    ("list-key", _written("spaces:\n  ? [1]\n  : {}\n"), 2, "mapping keys must be plain"),
+    ("duplicate", _written("spaces: {}\nspaces: {}\n"), 2, "duplicate key 'spaces'"),
+    ("a-list", _written("- 1\n"), 1, "expected a mapping"),
+    ("spaces-int", _written("spaces: 5\n"), 1, "spaces: expected a mapping"),
+    ("numbers-map", _written("spaces:\n  '1':\n    numbers: {a: 1}\n"), 3, "expected a list"),
+    ("date-name", _written(f"spaces:\n  '1':\n    numbers:\n      - {NUMBER[:-1]}, "
+                           "NewNameStatus: 2024-01-01}\n"), 4, "NewNameStatus: expected text"),
+    ("list-status", _written(f"spaces:\n  '1':\n    numbers:\n      - {NUMBER[:-1]}, "
+                             "QualityRating: [1]}\n"), 4, "QualityRating: expected text"),
+    ("websites", _written("spaces:\n  '1':\n    profiles:\n      '8613800005678':\n"
+                          "        Websites: https://x.example\n"), 5, "a list of texts"),
+    ("binary", _written("spaces:\n  '1':\n    waba: {Id: !!binary aGk=}\n"), 3,
+     "Id: expected text"),
+    ("python-tag", _written("spaces: !!python/object:os.system {}\n"), 1, "unsupported YAML tag"),
+    ("key-id-int", _written("access_keys: [{id: 1, secret: s}]\n"), 1, "needs string id"),
+    ("oidc-map", _written("oidc: {role_arn: r}\n"), 1, "oidc: must be a list"),
+    ("phone-key", _written("spaces:\n  '1':\n    profiles: {acme: {About: x}}\n"), 3,
+     "a phone number"),
+    ("missing", lambda p: None, 0, "cannot read state file"),
+    ("directory", _directory, 0, "is a directory"),
+    ("huge", _huge, 0, f"limit is {MAX_STATE_BYTES:,} bytes"),
+]
+
+
+@pytest.fixture(params=BAD_STATE_FILES, ids=[case[0] for case in BAD_STATE_FILES])
+def bad_state(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, int, str]:
+    _, make, line, message = request.param
+    path = tmp_path / "state.yaml"
+    make(path)
+    return path, line, message
+
+
+def one_clear_error(output: str, path: Path | str, line: int, message: str) -> None:
+    """Exactly one line, ``Error: ``, naming the file (and the line), saying ``message``."""
+    assert output.count("\n") == 1 and output.startswith("Error: "), output[:2000]
+    assert "Traceback" not in output and "unexpected" not in output, output
+    assert message in output, output
+    where = f"{path}:{line}:" if line else str(path)
+    assert where in output, output
+
+
+def test_plan_with_a_bad_emulator_state_file_says_so_in_one_line(
+        bad_state: tuple[Path, int, str]) -> None:
+    path, line, message = bad_state
+    result = CliRunner().invoke(cli, ["--emulator", str(path), "plan", str(MANIFESTS)])
+    assert result.exit_code == 1, result.output
+    one_clear_error(result.stderr, path, line, message)
+
+
+def test_serve_with_a_bad_state_file_says_so_before_serving(
+        bad_state: tuple[Path, int, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path, line, message = bad_state
+
+    async def never(self: EmulatorServer) -> None:
+        raise AssertionError(f"serving {path}")
+    monkeypatch.setattr(EmulatorServer, "serve_forever", never)  # a failure, never a hang
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--state", str(path), "--port", "0"])
+    assert result.exit_code == 1, result.output
+    one_clear_error(result.stderr, path, line, message)
+
+
+def run_camsctl(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in a process of its own, with a bounded address space and time: a
+    file it should refuse (/dev/zero, a FIFO) must not make it read for ever."""
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from reconciler.cli import cli\n"
+            "cli(sys.argv[1:], prog_name='camsctl')\n")
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=BOUND, stdin=subprocess.DEVNULL, check=False)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "fifo"])
+def test_devices_and_fifos_are_refused_without_reading(tmp_path: Path, device: str) -> None:
+    path = Path(device)
+    if device == "fifo":
+        path = tmp_path / "state.yaml"
+        os.mkfifo(path)  # nobody ever writes to it: a read would wait for ever
+    kind = "a device" if device == "/dev/zero" else "a FIFO"
+    for args in (["--emulator", str(path), "plan", str(MANIFESTS)],
+                 ["emulator", "serve", "--state", str(path), "--port", "0"]):
+        done = run_camsctl(*args)
+        assert done.returncode == 1, done.stderr
+        one_clear_error(done.stderr, path, 0, f"not a regular file ({kind})")
+
+
+def test_unquoted_ids_are_read_as_written() -> None:
+    """YAML keys are names here, as in manifests: ``293483938849493:`` is that text, and a
+    phone number key is too (YAML 1.1 would turn ``0123:`` into 83)."""
+    state = parse_state_text("spaces:\n  0293483938849493:\n    numbers: [" + NUMBER + "]\n"
+                             "    profiles: {8613800005678: {About: x}}\n")
+    assert list(state.spaces) == ["0293483938849493"]
+    assert state.spaces["0293483938849493"].profiles == {"8613800005678": {"About": "x"}}
+
+
+def parse_state_text(text: str) -> EmulatorState:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "state.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_state(path)
