@@ -16,7 +16,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from click.testing import CliRunner
 
 from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC, STS_VERSION
 from reconciler.cli import cli
-from reconciler.emulator import EmulatorApp, EmulatorServer, EmulatorState, serve_in_thread
+from reconciler.emulator import EmulatorApp, EmulatorServer, serve_in_thread
 from reconciler.emulator.app import ApiRequest
 from reconciler.emulator.server import MAX_REQUEST_BYTES
 from reconciler.emulator.state import (
@@ -62,7 +61,7 @@ def hostile_state_document() -> dict[str, object]:
 
 @pytest.fixture
 def hostile_app() -> EmulatorApp:
-    return EmulatorApp(parse_state(json.loads(json.dumps(hostile_state_document()))))
+    return EmulatorApp(parse_state(hostile_state_document()))
 
 
 @pytest.fixture
@@ -165,7 +164,7 @@ def test_no_introspection_answer_holds_a_secret(hostile_server: EmulatorServer,
 
 def test_persisting_the_state_keeps_its_secrets(tmp_path: Path) -> None:
     """Only answers are redacted: --persist writes the state file whole, or it would lose keys."""
-    state = parse_state(json.loads(json.dumps(hostile_state_document())))
+    state = parse_state(hostile_state_document())
     write_state(tmp_path / "state.yaml", state)
     again = load_state(tmp_path / "state.yaml")
     assert again.access_keys == {"LTAI5tHostile": KEY_SECRET, "second": SECOND_SECRET}
@@ -244,12 +243,11 @@ def test_the_body_limit_still_holds_in_chunks() -> None:
 # -- connections: idle, stalled, too many, misbehaving -------------------------------------
 
 
-def answer_on(sock: socket.socket, method: str = "GET", target: str = "/_emulator/stats",
-              headers: tuple[tuple[str, str], ...] = ()) -> tuple[int, bytes]:
-    """One request and its answer on an open connection (kept open unless the server closes)."""
+def answer_on(sock: socket.socket) -> tuple[int, bytes]:
+    """``GET /_emulator/stats`` on an open connection, kept open unless the server closes it."""
     client = h11.Connection(h11.CLIENT)
-    sock.sendall(client.send(h11.Request(method=method, target=target,
-                                         headers=[("host", "127.0.0.1"), *headers])) or b"")
+    sock.sendall(client.send(h11.Request(method="GET", target="/_emulator/stats",
+                                         headers=[("host", "127.0.0.1")])) or b"")
     sock.sendall(client.send(h11.EndOfMessage()) or b"")
     status, body = 0, bytearray()
     while True:
@@ -430,7 +428,7 @@ def _deep(path: Path) -> None:
     path.write_text("[" * 100_000)
 
 
-def _written(text: str) -> Callable[[Path], None]:
+def _written(text: str) -> Callable[[Path], object]:
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
@@ -447,7 +445,7 @@ NUMBER = "{PhoneNumber: '8613800005678', VerifiedName: ACME, Status: CONNECTED}"
 
 # (what, how to make the file, where the error is (line or 0 for the file), what it says).
 # FIFOs and devices are tried in a process of their own, below: read, they never end.
-BAD_STATE_FILES: list[tuple[str, Callable[[Path], None], int, str]] = [
+BAD_STATE_FILES: list[tuple[str, Callable[[Path], object], int, str]] = [
     ("deep", _deep, 1, "nested more than 64 levels"),
     ("deep-mapping", _written("spaces:\n  '1': " + "{a: " * 5000 + "\n"), 2, "nested more"),
     ("not-utf8", lambda p: p.write_bytes(b"spaces: {}\n# caf\xe9\n"), 2, "not UTF-8"),
@@ -539,17 +537,12 @@ def test_devices_and_fifos_are_refused_without_reading(tmp_path: Path, device: s
         one_clear_error(done.stderr, path, 0, f"not a regular file ({kind})")
 
 
-def test_unquoted_ids_are_read_as_written() -> None:
-    """YAML keys are names here, as in manifests: ``293483938849493:`` is that text, and a
-    phone number key is too (YAML 1.1 would turn ``0123:`` into 83)."""
-    state = parse_state_text("spaces:\n  0293483938849493:\n    numbers: [" + NUMBER + "]\n"
-                             "    profiles: {8613800005678: {About: x}}\n")
+def test_unquoted_ids_are_read_as_written(tmp_path: Path) -> None:
+    """YAML keys are names here, as in manifests: ``0293483938849493:`` is that text, and a
+    phone number key too (YAML 1.1 would read ``0123:`` as the number 83)."""
+    path = tmp_path / "state.yaml"
+    path.write_text("spaces:\n  0293483938849493:\n    numbers: [" + NUMBER + "]\n"
+                    "    profiles: {8613800005678: {About: x}}\n", encoding="utf-8")
+    state = load_state(path)
     assert list(state.spaces) == ["0293483938849493"]
     assert state.spaces["0293483938849493"].profiles == {"8613800005678": {"About": "x"}}
-
-
-def parse_state_text(text: str) -> EmulatorState:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "state.yaml"
-        path.write_text(text, encoding="utf-8")
-        return load_state(path)
