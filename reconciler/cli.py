@@ -66,8 +66,7 @@ class GlobalOptions:
               help="Requests per second across all calls (the documented per-account limit).")
 @click.option("--parallelism", type=click.IntRange(min=1), default=8, show_default=True,
               help="Calls under way at once (a call keeps its slot through its retries).")
-@click.option("--emulator", "emulator", metavar="STATE_FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--emulator", "emulator", metavar="STATE_FILE", type=click.Path(path_type=Path),
               help="Talk to an in-process emulator seeded from STATE_FILE; no credentials needed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               metavar="SECONDS", help="Give up on an answer that takes longer than this.")

@@ -1,6 +1,7 @@
 """Opening the files apply writes (journal, lock) safely: never through a symbolic link (which
 could point at any file of the user's), only regular files (a FIFO would hang), and with one
-clear message for every way it can fail."""
+clear message for every way it can fail. Reading a file the user names, bounded in size and
+refused unless it is a regular file, likewise."""
 
 from __future__ import annotations
 
@@ -39,33 +40,37 @@ def open_regular(path: Path, flags: int, what: str, mode: int = 0o600) -> int:
     return fd
 
 
-def read_regular(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of ``path``, a regular file of at most ``limit`` bytes (``what`` names it).
-
-    Opened without blocking and checked before reading: a FIFO or a device put in the file's
-    place (``/dev/zero``, a named pipe nobody writes) is refused instead of hanging the read.
-    A symbolic link is followed: these are files the user points camsctl at.
-    """
+def read_regular(path: Path, what: str, limit: int) -> bytes:
+    """The bytes of ``path`` (``what`` names it in messages, e.g. "state file"): a regular
+    file of at most ``limit`` bytes. Anything else is refused before a byte is read: a FIFO
+    would hang the read, and a device such as /dev/zero never ends. Unlike the files camsctl
+    writes, a symbolic link is followed: reading through one changes nothing."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise UnsafeFile(f"cannot open {what} {path}: {exc.strerror}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) \
-                else "a device or socket"
-            raise UnsafeFile(f"{what} {path} is not a regular file ({kind})")
-        chunks = []
-        size = 0
-        while size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
         raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
-    finally:
+    try:
+        status = os.fstat(fd)
+    except OSError as exc:
         os.close(fd)
-    data = b"".join(chunks)
+        raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
+    problem = None
+    if stat.S_ISDIR(status.st_mode):
+        problem = "is a directory, not a file"
+    elif not stat.S_ISREG(status.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(status.st_mode) else "a socket" if stat.S_ISSOCK(
+            status.st_mode) else "a device"
+        problem = f"is not a regular file ({kind})"
+    elif status.st_size > limit:
+        problem = f"is {status.st_size:,} bytes; the limit is {limit:,} bytes"
+    if problem is not None:
+        os.close(fd)
+        raise UnsafeFile(f"{what} {path} {problem}")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(limit + 1)
+        except OSError as exc:
+            raise UnsafeFile(f"cannot read {what} {path}: {exc.strerror}") from None
     if len(data) > limit:
-        raise UnsafeFile(f"{what} {path} is larger than {limit:,} bytes")
+        raise UnsafeFile(f"{what} {path} grew past the limit of {limit:,} bytes as it was read")
     return data

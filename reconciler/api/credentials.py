@@ -105,8 +105,8 @@ class AliyunConfigLink:
                 ) from None
             return None
         try:
-            document: object = parse_json(read_regular(path, MAX_CONFIG_BYTES,
-                                                       "the aliyun config"))
+            document: object = parse_json(read_regular(path, "the aliyun config",
+                                                       MAX_CONFIG_BYTES))
         except UnsafeFile as exc:
             raise ConfigurationError(str(exc)) from None
         except NotJson as exc:

@@ -85,7 +85,7 @@ class OidcRoleCredentials:
 
     def _token(self) -> str:
         try:
-            raw = read_regular(self.token_file, MAX_TOKEN_BYTES, "the OIDC token file")
+            raw = read_regular(self.token_file, "the OIDC token file", MAX_TOKEN_BYTES)
         except UnsafeFile as exc:
             raise ConfigurationError(f"{ENV_TOKEN_FILE}: {exc}") from None
         try:

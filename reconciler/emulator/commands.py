@@ -16,7 +16,7 @@ import click
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.faults import FaultPlan
-from reconciler.emulator.server import EmulatorServer
+from reconciler.emulator.server import DEFAULT_IDLE_TIMEOUT, EmulatorServer
 from reconciler.emulator.state import StateFileError, load_state, write_state
 
 _RATE = click.FloatRange(0.0, 1.0)
@@ -36,7 +36,7 @@ def emulator() -> None:
 
 @emulator.command("serve")
 @click.option("--state", "state_file", required=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=click.Path(path_type=Path),  # a folder too: load_state says so, exit 1
               help="State file (YAML or JSON): access keys, spaces, WABAs, numbers, profiles.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. The emulator has no TLS: keep it on loopback.")
@@ -67,15 +67,18 @@ def emulator() -> None:
               help="Seed of the fault draws: the same calls meet the same faults.")
 @click.option("--persist", is_flag=True,
               help="Write every added number back to the state file (atomically).")
+@click.option("--idle-timeout", default=DEFAULT_IDLE_TIMEOUT, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Close a connection that waits this long for its next request.")
 def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
           fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
           fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
-          persist: bool) -> None:
+          persist: bool, idle_timeout: float) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
 
     \b
     GET /_emulator/stats   calls per action, throttled and faulted counts
-    GET /_emulator/state   the current state, in the state-file format
+    GET /_emulator/state   the current state, in the state-file format (secrets as ***)
     """
     try:
         state = load_state(state_file)
@@ -89,7 +92,7 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
     on_change = (lambda s: write_state(state_file, s)) if persist else None
     app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change,
                       visibility_delay_ms=visibility_delay_ms, exists_code=exists_code)
-    server = EmulatorServer(app, host, port)
+    server = EmulatorServer(app, host, port, idle_timeout=idle_timeout)
 
     async def run() -> None:
         try:

@@ -9,25 +9,38 @@ This module owns reading, validating and writing the state file described in SPE
         numbers: [{PhoneNumber, VerifiedName, Status, NameStatus, QualityRating, ...}]
         profiles: {"<PhoneNumber>": {About, Email, Websites, ...}}
 
-Errors name the file and the path inside it (``spaces."123".numbers[0].PhoneNumber``).
+Reading is bounded as for manifests, with the same code: a regular file only (never a FIFO or
+a device) of bounded size (``safefile.read_regular``), UTF-8, then the manifests' YAML reader,
+which bounds nesting and alias expansion and takes keys as written (``yamlsource``). Every
+value is then checked against the type the official SDK's models give it, so the emulator
+only ever answers what the SDK can parse. The first problem ends the reading, as one error
+naming the file, the line and the path inside it
+(``state.yaml:7:9: spaces."123".numbers[0].PhoneNumber: ...``).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import yaml
 
 from reconciler.api.models import JSONObject, JSONValue
+from reconciler.safefile import UnsafeFile, read_regular
+from reconciler.yamlsource import LocatedDocument, ValuePath, parse_yaml
 
 DEFAULT_ACCESS_KEY_ID = "emulator"
 DEFAULT_ACCESS_KEY_SECRET = "emulator-secret"
+REDACTED = "***"
+"""What an answer of the emulator shows in place of a secret."""
+MAX_STATE_BYTES = 32 * 1024 * 1024
+"""Largest state file read: 100,000 numbers take about 10 MiB."""
 
 
 # The fields the official SDK's response models know (alibabacloud-cams20200606). A field
@@ -45,20 +58,96 @@ WABA_FIELDS = frozenset({
 PROFILE_FIELDS = frozenset({
     "About", "Email", "Websites", "Vertical", "Address", "Description", "ProfilePictureUrl",
 })
+# Every field is a string in those models, but these (and null, for an absent value).
+MAPPING_FIELDS = frozenset({"CallingConfigure", "AuthInternationalRateEligibility"})
+TEXT_LIST_FIELDS = frozenset({"Websites"})
 
 
 class StateFileError(ValueError):
     """The state file cannot be read or does not follow the format."""
 
 
-def _check_fields(obj: JSONObject, known: Iterable[str], where: str) -> None:
-    allowed = sorted(known)
-    for key in obj:
-        if key not in allowed:
+class _Invalid(Exception):
+    """A fault of the value at ``path``; ``key``: of the mapping key written at that path."""
+
+    def __init__(self, path: ValuePath, message: str, *, key: ValuePath | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.key = key
+
+
+def _describe(path: ValuePath) -> str:
+    """``spaces."123".numbers[0].PhoneNumber``: ids (digits) quoted, indexes in brackets."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            name = f'"{part}"' if part.isdigit() else part
+            text += f".{name}" if text else name
+    return text
+
+
+def _mapping(value: object, path: ValuePath) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise _Invalid(path, "expected a mapping")
+    for key in value:
+        if not isinstance(key, str):  # a document built in code; YAML keys are text here
+            raise _Invalid(path, f"key {key!r} must be a string")
+    return value
+
+
+def _list(value: object, path: ValuePath) -> list[object]:
+    if not isinstance(value, list):
+        raise _Invalid(path, "expected a list")
+    return value
+
+
+def _json(value: object, path: ValuePath) -> JSONValue:
+    """``value`` if JSON can carry it: no dates, binary or not-a-number that YAML can write."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, list):
+        return [_json(item, (*path, index)) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _json(item, (*path, key)) for key, item in _mapping(value, path).items()}
+    raise _Invalid(path, f"{value!r} is no JSON value (quote it if it is text)")
+
+
+def _fields(value: object, known: frozenset[str], path: ValuePath) -> JSONObject:
+    """An SDK model's data: known field names only, each of the type the model gives it."""
+    result: JSONObject = {}
+    for key, item in _mapping(value, path).items():
+        if key not in known:
+            allowed = sorted(known)
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise StateFileError(f"{where}: unknown field {key!r}{hint}; the API's field "
-                                 f"names are: {', '.join(allowed)}")
+            raise _Invalid(path, f"unknown field {key!r}{hint}; the API's field "
+                           f"names are: {', '.join(allowed)}", key=(*path, key))
+        where = (*path, key)
+        if item is None:
+            pass
+        elif key in MAPPING_FIELDS:
+            _mapping(item, where)
+        elif key in TEXT_LIST_FIELDS:
+            if not isinstance(item, list) or not all(isinstance(v, str) for v in item):
+                raise _Invalid(where, "expected a list of texts")
+        elif not isinstance(item, str):
+            raise _Invalid(where, f"expected text, not {item!r}{_quote_hint(item)}")
+        result[key] = _json(item, where)
+    return result
+
+
+def _quote_hint(value: object) -> str:
+    return " (quote it in YAML: unquoted, it is read as a number, a date or a boolean)" \
+        if isinstance(value, int | float | date) else ""
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 @dataclass
@@ -100,130 +189,138 @@ class EmulatorState:
         return None
 
 
-def _quote_hint(value: JSONValue) -> str:
-    return " (quote it in YAML: digits are read as a number otherwise)" if isinstance(
-        value, int) else ""
+def parse_state(document: object, source: str = "state", *,
+                located: LocatedDocument | None = None) -> EmulatorState:
+    """Validate a loaded document and build the state; raise StateFileError on the first fault.
+
+    ``located`` (the document as read from ``source``) adds the line of the fault.
+    """
+    try:
+        return _state(document)
+    except _Invalid as fault:
+        place = source
+        if located is not None:
+            where = located.location(fault.path) if fault.key is None \
+                else located.key_location(fault.key)
+            place = str(where)
+        inside = _describe(fault.path)
+        raise StateFileError(f"{place}: {inside}: {fault.message}" if inside
+                             else f"{place}: {fault.message}") from None
 
 
-def _object(value: JSONValue, where: str) -> JSONObject:
-    if not isinstance(value, dict):
-        raise StateFileError(f"{where}: expected a mapping")
-    return value
-
-
-def parse_state(document: JSONValue, source: str = "state") -> EmulatorState:
-    """Validate a loaded document and build the state; raise StateFileError on the first fault."""
-    if document is None:
-        document = {}
-    root = _object(document, source)
+def _state(document: object) -> EmulatorState:
+    root = _mapping({} if document is None else document, ())
     unknown = sorted(set(root) - {"access_keys", "spaces", "oidc"})
     if unknown:
-        raise StateFileError(f"{source}: unknown top-level key(s) {', '.join(unknown)} "
-                             "(expected access_keys, spaces, oidc)")
+        raise _Invalid((), f"unknown top-level key(s) {', '.join(unknown)} "
+                       "(expected access_keys, spaces, oidc)", key=(unknown[0],))
     keys: dict[str, str] = {}
     raw_keys = root.get("access_keys")
     if raw_keys is not None:
         if not isinstance(raw_keys, list) or not raw_keys:
-            raise StateFileError(f"{source}: access_keys must be a non-empty list of "
-                                 "{id, secret}")
+            raise _Invalid(("access_keys",), "must be a non-empty list of {id, secret}")
         for index, entry in enumerate(raw_keys):
-            item = _object(entry, f"{source}: access_keys[{index}]")
+            item = _mapping(entry, ("access_keys", index))
             key_id, secret = item.get("id"), item.get("secret")
             if not isinstance(key_id, str) or not key_id or not isinstance(secret, str) \
                     or not secret:
-                raise StateFileError(f"{source}: access_keys[{index}] needs string id and "
-                                     "secret")
+                raise _Invalid(("access_keys", index), "needs string id and secret")
             keys[key_id] = secret
     else:
         keys[DEFAULT_ACCESS_KEY_ID] = DEFAULT_ACCESS_KEY_SECRET
-    spaces: dict[str, SpaceState] = {}
-    raw_spaces = root.get("spaces") or {}
-    for space_key, raw_space in _object(raw_spaces, f"{source}: spaces").items():
-        where = f'{source}: spaces."{space_key}"'
-        if not space_key.isdigit():
-            raise StateFileError(f"{where}: a CustSpaceId is a string of digits")
-        space_doc = _object(raw_space or {}, where)
-        unknown = sorted(set(space_doc) - {"waba", "numbers", "profiles"})
-        if unknown:
-            raise StateFileError(f"{where}: unknown key(s) {', '.join(unknown)} "
-                                 "(expected waba, numbers, profiles)")
-        waba_doc = space_doc.get("waba")
-        waba = _object(waba_doc, f"{where}.waba") if waba_doc is not None else None
-        if waba is not None:
-            _check_fields(waba, WABA_FIELDS, f"{where}.waba")
-        numbers: list[JSONObject] = []
-        raw_numbers = space_doc.get("numbers") or []
-        if not isinstance(raw_numbers, list):
-            raise StateFileError(f"{where}.numbers: expected a list")
-        for index, raw_number in enumerate(raw_numbers):
-            number = dict(_object(raw_number, f"{where}.numbers[{index}]"))
-            _check_fields(number, NUMBER_FIELDS, f"{where}.numbers[{index}]")
-            digits = number.get("PhoneNumber")
-            if not isinstance(digits, str) or not digits.lstrip("+").isdigit():
-                raise StateFileError(f"{where}.numbers[{index}].PhoneNumber: expected a string"
-                                     f" of digits, Cc + number{_quote_hint(digits)}")
-            number["PhoneNumber"] = digits.lstrip("+")
-            numbers.append(number)
-        profiles: dict[str, JSONObject] = {}
-        for phone, raw_profile in _object(space_doc.get("profiles") or {},
-                                          f"{where}.profiles").items():
-            profile = _object(raw_profile, f"{where}.profiles.{phone}")
-            _check_fields(profile, PROFILE_FIELDS, f"{where}.profiles.{phone}")
-            profiles[phone.lstrip("+")] = profile
-        spaces[str(space_key)] = SpaceState(waba=waba, numbers=numbers, profiles=profiles)
-    state = EmulatorState(access_keys=keys, spaces=spaces,
-                          access_keys_given=raw_keys is not None,
-                          oidc_roles=_oidc_roles(root.get("oidc"), source))
+    raw_spaces = root.get("spaces")
+    spaces = {space_id: _space(raw_space, ("spaces", space_id)) for space_id, raw_space in
+              _mapping({} if raw_spaces is None else raw_spaces, ("spaces",)).items()}
     seen: dict[str, str] = {}
-    for space_id, space in state.spaces.items():
-        for number in space.numbers:
+    for space_id, space in spaces.items():
+        for index, number in enumerate(space.numbers):
             digits = str(number["PhoneNumber"])
             if digits in seen:
-                raise StateFileError(f"{source}: number {digits} is in spaces {seen[digits]} and "
-                                     f"{space_id}; a number lives in one space only")
+                raise _Invalid(("spaces", space_id, "numbers", index, "PhoneNumber"),
+                               f"number {digits} is in spaces {seen[digits]} and {space_id}; "
+                               "a number lives in one space only")
             seen[digits] = space_id
-    return state
+    return EmulatorState(access_keys=keys, spaces=spaces,
+                         access_keys_given=raw_keys is not None,
+                         oidc_roles=_oidc_roles(root.get("oidc")))
 
 
-def _oidc_roles(raw: JSONValue, source: str) -> tuple[OidcRole, ...]:
+def _space(value: object, path: ValuePath) -> SpaceState:
+    """One space of the file: its id is the last part of ``path``."""
+    if not _digits(str(path[-1])):
+        raise _Invalid(path, "a CustSpaceId is a string of digits", key=path)
+    space = _mapping({} if value is None else value, path)
+    unknown = sorted(set(space) - {"waba", "numbers", "profiles"})
+    if unknown:
+        raise _Invalid(path, f"unknown key(s) {', '.join(unknown)} "
+                       "(expected waba, numbers, profiles)", key=(*path, unknown[0]))
+    raw_waba = space.get("waba")
+    waba = None if raw_waba is None else _fields(raw_waba, WABA_FIELDS, (*path, "waba"))
+    numbers: list[JSONObject] = []
+    raw_numbers = space.get("numbers")
+    for index, raw_number in enumerate(_list([] if raw_numbers is None else raw_numbers,
+                                             (*path, "numbers"))):
+        where = (*path, "numbers", index)
+        number = _fields(raw_number, NUMBER_FIELDS, where)
+        digits = number.get("PhoneNumber")
+        if digits is None:
+            raise _Invalid(where, "needs a PhoneNumber: Cc + number, digits")
+        if not isinstance(digits, str) or not _digits(digits.removeprefix("+")):
+            raise _Invalid((*where, "PhoneNumber"), "expected Cc + number, digits")
+        number["PhoneNumber"] = digits.removeprefix("+")
+        numbers.append(number)
+    profiles: dict[str, JSONObject] = {}
+    raw_profiles = space.get("profiles")
+    for phone, raw_profile in _mapping({} if raw_profiles is None else raw_profiles,
+                                       (*path, "profiles")).items():
+        where = (*path, "profiles", phone)
+        if not _digits(phone.removeprefix("+")):
+            raise _Invalid(where, "a profile's key is a phone number: Cc + number, digits",
+                           key=where)
+        profiles[phone.removeprefix("+")] = _fields(raw_profile, PROFILE_FIELDS, where)
+    return SpaceState(waba=waba, numbers=numbers, profiles=profiles)
+
+
+def _oidc_roles(raw: object) -> tuple[OidcRole, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise StateFileError(f"{source}: oidc must be a list of {{role_arn, provider_arn, "
-                             "token}}")
+        raise _Invalid(("oidc",), "must be a list of {role_arn, provider_arn, token}")
     roles = []
     for index, entry in enumerate(raw):
-        item = _object(entry, f"{source}: oidc[{index}]")
-        _check_fields(item, {"role_arn", "provider_arn", "token"}, f"{source}: oidc[{index}]")
+        item = _mapping(entry, ("oidc", index))
+        for name in item:
+            if name not in ("role_arn", "provider_arn", "token"):
+                raise _Invalid(("oidc", index), f"unknown field {name!r}; expected "
+                               "role_arn, provider_arn and token", key=("oidc", index, name))
         values = [item.get(name) for name in ("role_arn", "provider_arn", "token")]
         if not all(isinstance(v, str) and v for v in values):
-            raise StateFileError(f"{source}: oidc[{index}] needs string role_arn, provider_arn "
-                                 "and token")
+            raise _Invalid(("oidc", index), "needs string role_arn, provider_arn and token")
         roles.append(OidcRole(*(str(v) for v in values)))
     return tuple(roles)
 
 
 def load_state(path: Path) -> EmulatorState:
-    """Read a YAML or JSON state file (JSON is YAML, so one parser reads both)."""
+    """Read a YAML or JSON state file (JSON is YAML, so one reader reads both)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StateFileError(f"cannot read state file {path}: {exc.strerror}") from None
+        raw = read_regular(path, "state file", MAX_STATE_BYTES)
+    except UnsafeFile as exc:
+        raise StateFileError(str(exc)) from None
     try:
-        # Space ids are mapping keys; a YAML int key becomes int. Catch that in parse_state.
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise StateFileError(f"{path}: not valid YAML/JSON: {exc}") from None
-    if isinstance(document, dict) and isinstance(document.get("spaces"), dict):
-        for key in document["spaces"]:
-            if not isinstance(key, str):
-                raise StateFileError(f"{path}: spaces: key {key!r} must be a quoted string "
-                                     "(a CustSpaceId is digits, not a number)")
-    return parse_state(document, str(path))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise StateFileError(f"{path}:{line}: the file is not UTF-8 text") from None
+    document, problems = parse_yaml(str(path), text)
+    if document is None:
+        first = problems[0]
+        raise StateFileError(f"{first.location}: {first.message}")
+    return parse_state(document.value, str(path), located=document)
 
 
-def dump_state(state: EmulatorState) -> JSONObject:
-    """The state in the state-file format (what ``GET /_emulator/state`` answers)."""
+def dump_state(state: EmulatorState, *, redact: bool = False) -> JSONObject:
+    """The state in the state-file format; ``redact`` (what ``GET /_emulator/state`` answers)
+    shows every secret (AccessKey secrets, OIDC tokens) as ``***`` and keeps the ids."""
     spaces: JSONObject = {}
     for space_id, space in state.spaces.items():
         entry: JSONObject = {}
@@ -235,11 +332,13 @@ def dump_state(state: EmulatorState) -> JSONObject:
         spaces[space_id] = entry
     document: JSONObject = {}
     if state.access_keys_given:
-        document["access_keys"] = [{"id": k, "secret": s} for k, s in state.access_keys.items()]
+        document["access_keys"] = [{"id": k, "secret": REDACTED if redact else s}
+                                   for k, s in state.access_keys.items()]
     document["spaces"] = spaces
     if state.oidc_roles:
         document["oidc"] = [{"role_arn": r.role_arn, "provider_arn": r.provider_arn,
-                             "token": r.token} for r in state.oidc_roles]
+                             "token": REDACTED if redact else r.token}
+                            for r in state.oidc_roles]
     return document
 
 

@@ -48,6 +48,22 @@ def _required(params: dict[str, str], name: str) -> str:
     return value
 
 
+def _duration(raw: str) -> int:
+    """DurationSeconds as the service reads it: ASCII digits within the allowed range.
+
+    The text is checked before it becomes a number: ``str.isdigit`` also says yes to "²" and
+    to other scripts' digits, and ``int()`` refuses a text of more than 4,300 digits, so an
+    unchecked ``int()`` would turn a client's typo into an exception of the emulator.
+    """
+    longest = len(str(MAX_DURATION))
+    digits = raw.lstrip("0") or "0"
+    if not (raw.isascii() and raw.isdigit() and len(digits) <= longest
+            and MIN_DURATION <= int(digits) <= MAX_DURATION):
+        raise StsRefusal(400, "InvalidParameter.DurationSeconds",
+                         f"DurationSeconds must be between {MIN_DURATION} and {MAX_DURATION}.")
+    return int(digits)
+
+
 def _format(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -61,10 +77,7 @@ def assume_role_with_oidc(state: EmulatorState, params: dict[str, str],
     provider_arn = _required(params, "OIDCProviderArn")
     token = _required(params, "OIDCToken")
     session = _required(params, "RoleSessionName")
-    raw_duration = params.get("DurationSeconds", str(DEFAULT_DURATION))
-    if not raw_duration.isdigit() or not MIN_DURATION <= int(raw_duration) <= MAX_DURATION:
-        raise StsRefusal(400, "InvalidParameter.DurationSeconds",
-                         f"DurationSeconds must be between {MIN_DURATION} and {MAX_DURATION}.")
+    duration = _duration(params.get("DurationSeconds", str(DEFAULT_DURATION)))
     providers = [r for r in state.oidc_roles if r.provider_arn == provider_arn]
     if not providers:
         raise StsRefusal(404, "EntityNotExist.OIDCProvider",
@@ -78,7 +91,7 @@ def assume_role_with_oidc(state: EmulatorState, params: dict[str, str],
     key_id = "STS.NT" + secrets.token_hex(10)
     key = TemporaryKey(secret=secrets.token_urlsafe(30),
                        security_token="CAES" + secrets.token_urlsafe(120),
-                       expires=now + int(raw_duration))
+                       expires=now + duration)
     role_name = role_arn.rsplit("/", 1)[-1]
     body: JSONObject = {
         "Credentials": {"AccessKeyId": key_id, "AccessKeySecret": key.secret,

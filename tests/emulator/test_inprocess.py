@@ -67,4 +67,4 @@ def test_camsctl_reports_a_bad_emulator_state_file_in_one_line(tmp_path: Path) -
     manifest.write_text('version: 1\nspaces:\n  - id: "1"\n    numbers: []\n')
     result = CliRunner().invoke(cli, ["--emulator", str(bad), "plan", str(manifest)])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {bad}: spaces: expected a mapping\n"
+    assert result.stderr == f"Error: {bad}:1:9: spaces: expected a mapping\n"

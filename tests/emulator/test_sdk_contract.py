@@ -147,4 +147,4 @@ def test_stats_and_state_endpoints(app: EmulatorApp, server: EmulatorServer,
     assert (stats["throttled"], stats["faulted"]) == (0, 0)
     state = raw.get("/_emulator/state").json()
     assert state["spaces"][SPACE]["numbers"] == app.state.spaces[SPACE].numbers
-    assert state["access_keys"][0] == {"id": "LTAI5tTestKey", "secret": "test-secret"}
+    assert state["access_keys"][0] == {"id": "LTAI5tTestKey", "secret": "***"}  # never secrets

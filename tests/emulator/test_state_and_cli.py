@@ -40,13 +40,13 @@ def test_file_loads_and_dumps_in_its_own_format() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("spaces:\n  293483938849493: {}\n", "must be a quoted string"),
+    ("spaces:\n  0x1F: {}\n", "a CustSpaceId is a string of digits"),
     ("spaces:\n  '1':\n    numbers: [{PhoneNumber: 8613800001234}]\n", "quote it"),
     ("spaces:\n  '1':\n    nubmers: []\n", "unknown key"),
     ("space: {}\n", "unknown top-level key"),
     ("spaces:\n  '1':\n    numbers: [{PhoneNumber: '1', VerifedName: x}]\n",
      "did you mean VerifiedName"),
-    ("spaces: [\n", "not valid YAML"),
+    ("spaces: [\n", "YAML syntax error"),
     ("spaces:\n  '1': {numbers: [{PhoneNumber: '1'}]}\n  '2': {numbers: [{PhoneNumber: '1'}]}\n",
      "one space only"),
 ])
