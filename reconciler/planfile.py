@@ -9,8 +9,6 @@ with ``format_version``. A plan file holds no credentials.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +32,7 @@ from reconciler.plan import (
     Unmanaged,
     sort_findings,
 )
+from reconciler.safefile import UnsafeFile, read_regular
 
 FORMAT_VERSION = "1.1"
 """1.1 added ``pending``, ``acknowledged`` and ``notes`` (and their summary counts); a 1.0
@@ -159,21 +158,9 @@ MAX_PLAN_BYTES = 64 * 1024 * 1024
 def read(path: Path) -> tuple[Plan, PlanMeta]:
     """Read a plan file: a regular file (never a FIFO or a device) of at most 64 MiB."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise PlanFileError(f"cannot open the plan file: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise PlanFileError("not a regular file; give the file `plan --out` wrote")
-        if status.st_size > MAX_PLAN_BYTES:
-            raise PlanFileError(f"over {MAX_PLAN_BYTES // 2**20} MiB: not a plan camsctl wrote")
-        try:
-            data = file.read(MAX_PLAN_BYTES + 1)
-        except OSError as exc:
-            raise PlanFileError(f"cannot read the plan file: {exc.strerror}") from None
-    if len(data) > MAX_PLAN_BYTES:
-        raise PlanFileError(f"over {MAX_PLAN_BYTES // 2**20} MiB: not a plan camsctl wrote")
+        data = read_regular(path, "the plan file", MAX_PLAN_BYTES)
+    except UnsafeFile as exc:
+        raise PlanFileError(f"{exc}; give the file `plan --out` wrote") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -202,7 +202,7 @@ def test_a_plan_file_that_is_not_a_plan_is_one_clear_error(
     state, manifests = _two_spaces(tmp_path)
     emulator = serve(state)
     path = camsctl.workdir / "plan.json"
-    complaint = {"fifo": "not a regular file", "over-64-mib": "over 64 MiB",
+    complaint = {"fifo": "not a regular file", "over-64-mib": "the limit is 67,108,864 bytes",
                  "directory": "plan.json", "missing": "No such file",
                  "binary": "not UTF-8"}[kind]
     if kind == "fifo":
