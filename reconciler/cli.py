@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from reconciler import __version__, workflow
 from reconciler.api import CamsError
 from reconciler.diagnostics import Severity
 from reconciler.emulator.commands import emulator
+from reconciler.gitbase import GitBaseError, load_at
 from reconciler.importer import import_notes, render_manifest, schema_reference
 from reconciler.journal import DEFAULT_JOURNAL, JournalError
 from reconciler.loader import LoadResult, load
@@ -38,6 +39,7 @@ from reconciler.planfile import PlanFileError
 from reconciler.planfile import read as read_plan
 from reconciler.refresh import RefreshError
 from reconciler.schemas import schema_file
+from reconciler.scope import Scope, changed_spaces
 from reconciler.views import FORMATS, View, view_for
 from reconciler.views.text import visible
 from reconciler.views.wording import outcome_line
@@ -274,27 +276,60 @@ _SYNC = click.option("--sync", is_flag=True,
                      help="Read numbers with ChatappSyncPhoneNumber (fresh from WhatsApp).")
 
 
+_CHANGED_SINCE = click.option(
+    "--changed-since", "changed_since", metavar="REF",
+    help="Read only the declared spaces whose declaration differs from git revision REF "
+         "(and spaces new since): a pull-request plan. The drift audit reads everything.")
+
+
+def _only(desired: Desired, spaces: Collection[str]) -> Desired:
+    return replace(desired, spaces=MappingProxyType(
+        {sid: space for sid, space in desired.spaces.items() if sid in spaces}))
+
+
 def _select_spaces(ctx: click.Context, desired: Desired, spaces: tuple[str, ...]) -> Desired:
     if not spaces:
         return desired
     unknown = sorted(set(spaces) - set(desired.spaces))
     if unknown:
         _fail(ctx, f"--space {', '.join(unknown)}: not declared in the manifests")
-    return replace(desired, spaces=MappingProxyType(
-        {sid: space for sid, space in desired.spaces.items() if sid in spaces}))
+    return _only(desired, spaces)
+
+
+def _changed_since(ctx: click.Context, paths: tuple[str, ...], desired: Desired,
+                   ref: str | None) -> tuple[Desired, Scope | None]:
+    """With ``--changed-since REF``: only the spaces whose declaration changed since REF."""
+    if ref is None:
+        return desired, None
+    try:
+        _, base = load_at(ref, paths, load)
+    except GitBaseError as exc:
+        _fail(ctx, str(exc))
+        raise AssertionError("unreachable") from None
+    before = base.desired if not base.errors else None
+    if before is None:
+        click.echo(f"Warning: the manifests at {visible(ref)} do not load "
+                   f"({_plural(len(base.errors), 'error')}): every declared space counts as "
+                   "changed.", err=True)
+    changed = changed_spaces(before, desired)
+    return _only(desired, changed), Scope(ref, len(desired.spaces), changed)
 
 
 def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
-                   spaces: tuple[str, ...], mask: bool, out: Path | None) -> Plan:
+                   spaces: tuple[str, ...], mask: bool, out: Path | None,
+                   changed_since: str | None = None) -> Plan:
     """What plan and drift share: load, refresh, build, save (with ``out``), show, summarise."""
     options = _options(ctx)
     desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
+    desired, scope = _changed_since(ctx, paths, desired, changed_since)
     result = _run(ctx, workflow.plan(options.connection, desired, created_at=_created_at(),
-                                     sync=sync, listener=_Terminal(options)), mask=mask)
+                                     sync=sync, scope=scope, listener=_Terminal(options)),
+                  mask=mask)
     if out is not None:
         _write_atomically(out, view_for("json").plan(result.plan, result.meta))
     _echo(ctx, _view(ctx, fmt, mask).plan(result.plan, result.meta))
-    _append_step_summary(lambda: view_for("markdown", mask=mask).plan(result.plan))
+    _append_step_summary(lambda: view_for("markdown", mask=mask).plan(result.plan,
+                                                                      result.meta))
     return result.plan
 
 
@@ -304,19 +339,21 @@ def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: b
               help="Also save the plan (JSON) to FILE, for `apply --plan FILE`.")
 @_FORMAT
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 in sync, else 2 (adds) | 4 (drift) | 8 (unmanaged), added up.")
+              help="Exit 0 in sync, else 2 (adds) | 4 (drift) | 8 (unmanaged) | 16 (pending), "
+                   "added up.")
 @_SYNC
 @_SPACE
+@_CHANGED_SINCE
 @_MASK
 @click.pass_context
 def plan(ctx: click.Context, paths: tuple[str, ...], out: Path | None, fmt: str,
          detailed_exitcode: bool, sync: bool, spaces: tuple[str, ...],
-         mask_numbers: bool) -> None:
+         changed_since: str | None, mask_numbers: bool) -> None:
     """Compare the manifests with the live account and show what apply would add.
 
     Drift (name, status, profile, WABA) and unmanaged numbers are reported, never changed.
     """
-    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out)
+    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out, changed_since)
     if detailed_exitcode:
         ctx.exit(int(result.findings()))
 
@@ -332,7 +369,8 @@ def drift(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
           spaces: tuple[str, ...], mask_numbers: bool) -> None:
     """Audit: report drift, missing and unmanaged numbers. Never writes.
 
-    Exit 0 in sync, else 2 (numbers to add) | 4 (drift) | 8 (unmanaged), added up.
+    Exit 0 in sync, else 2 (numbers to add) | 4 (drift) | 8 (unmanaged) | 16 (pending),
+    added up.
     """
     result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out=None)
     ctx.exit(int(result.findings()))
@@ -391,7 +429,8 @@ class _ApplyTerminal(_Terminal):
 
     def planned(self, result: workflow.PlanResult) -> None:
         if not self._saved:
-            _echo(self._ctx, _view(self._ctx, "text", self._mask_numbers).plan(result.plan))
+            _echo(self._ctx, _view(self._ctx, "text", self._mask_numbers).plan(result.plan,
+                                                                             result.meta))
 
 
 @cli.command()
@@ -412,11 +451,12 @@ class _ApplyTerminal(_Terminal):
               show_default=True, metavar="SECONDS",
               help="How long the service may take to list a new number: an add sent this "
                    "recently is re-read, never sent again.")
+@_CHANGED_SINCE
 @_MASK
 @click.pass_context
 def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
           auto_approve: bool, max_adds: int | None, journal_path: Path, lock_timeout: float,
-          visibility_window: float, mask_numbers: bool) -> None:
+          visibility_window: float, changed_since: str | None, mask_numbers: bool) -> None:
     """Add every declared number that is missing. Nothing else is ever changed.
 
     With PATH... it plans first and asks for `yes` on a terminal (refusing with no terminal
@@ -428,7 +468,10 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
     if not paths:
         raise click.UsageError("give the manifests' PATHs (with --plan FILE too: a saved plan "
                                "is checked against them)")
-    desired = _loaded(ctx, paths)
+    if plan_file is not None and changed_since is not None:
+        raise click.UsageError("--changed-since plans anew; a saved plan (--plan) keeps the "
+                               "scope it was made with")
+    desired, scope = _changed_since(ctx, paths, _loaded(ctx, paths), changed_since)
     saved: workflow.PlanResult | None = None
     if plan_file is not None:
         try:
@@ -439,7 +482,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
         options.connection, desired,
         workflow.ApplyOptions(journal=journal_path, lock_timeout=lock_timeout,
                               visibility_window=visibility_window, max_adds=max_adds,
-                              mask=mask_numbers),
+                              mask=mask_numbers, scope=scope),
         created_at=_created_at(), saved=saved,
         confirm=_confirm(auto_approve, saved is not None, ctx, mask_numbers),
         listener=_ApplyTerminal(ctx, options, mask_numbers, saved is not None)),

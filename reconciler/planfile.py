@@ -33,10 +33,11 @@ from reconciler.plan import (
     sort_findings,
 )
 from reconciler.safefile import UnsafeFile, read_regular
+from reconciler.scope import Scope
 
 FORMAT_VERSION = "1.1"
-"""1.1 added ``pending``, ``acknowledged`` and ``notes`` (and their summary counts); a 1.0
-file reads as a plan with none of them."""
+"""1.1 added ``pending``, ``acknowledged``, ``notes`` (and their summary counts) and ``scope``;
+a 1.0 file reads as a plan with none of them."""
 _KNOWN_MAJOR = "1"
 
 
@@ -51,6 +52,8 @@ class PlanMeta:
     created_at: str
     endpoint: str
     generated_by: str = f"camsctl {__version__}"
+    scope: Scope | None = None
+    """Set when the plan read only the spaces changed since a revision (``--changed-since``)."""
 
 
 def _source(location: Location | None) -> str | None:
@@ -68,6 +71,9 @@ def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
         "generated_by": meta.generated_by,
         "created_at": meta.created_at,
         "endpoint": meta.endpoint,
+        "scope": None if meta.scope is None else {
+            "changed_since": meta.scope.changed_since, "declared": meta.scope.declared,
+            "read": list(meta.scope.read)},
         "summary": plan.summary(),
         "spaces": [{"id": s.id, "label": s.label, "isv_code": s.isv_code,
                     "live_digest": s.live_digest,
@@ -199,6 +205,19 @@ def _unmanaged(u: Mapping[str, object]) -> Unmanaged:
                      status=_str(u.get("status"), "status"))
 
 
+def _scope(value: object) -> Scope | None:
+    if value is None:
+        return None
+    scope = _obj(value, "scope")
+    declared = scope.get("declared")
+    if not isinstance(declared, int) or isinstance(declared, bool) or declared < 0:
+        raise PlanFileError("scope.declared must be a count")
+    return Scope(changed_since=_str(scope.get("changed_since"), "scope.changed_since"),
+                 declared=declared,
+                 read=tuple(_str(s, "scope.read") for s in _list(scope.get("read"),
+                                                                 "scope.read")))
+
+
 def _read_message(value: object, what: str) -> PlanWarning:
     item = _obj(value, what)
     return PlanWarning(space_id=_str(item.get("space"), "space"),
@@ -283,7 +302,8 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
         unchanged = summary.get("unchanged")
         meta = PlanMeta(created_at=_str(root.get("created_at"), "created_at"),
                         endpoint=_str(root.get("endpoint"), "endpoint"),
-                        generated_by=_str(root.get("generated_by"), "generated_by"))
+                        generated_by=_str(root.get("generated_by"), "generated_by"),
+                        scope=_scope(root.get("scope")))
     except PhoneNumberError as exc:
         raise PlanFileError(f"a change holds a bad phone number: {exc}") from None
     adds_by, drift_by = _by_space(adds), _by_space(drift)

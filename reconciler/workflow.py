@@ -30,6 +30,7 @@ from reconciler.plan import Plan, build_plan, live_digest
 from reconciler.planfile import PlanMeta
 from reconciler.refresh import read_for_import, refresh, reread
 from reconciler.savedplan import saved_plan_problems
+from reconciler.scope import Scope
 
 
 class Refused(Exception):
@@ -118,23 +119,25 @@ class PlanResult:
 
 
 async def make_plan(session: Session, desired: Desired, *, created_at: str, sync: bool = False,
-                    listener: Listener | None = None) -> PlanResult:
+                    scope: Scope | None = None, listener: Listener | None = None) -> PlanResult:
     """Read the declared spaces and compare them with the manifests. ``created_at`` (ISO 8601,
     UTC) is the moment of the run: its date decides which acknowledgements are in force."""
     listener = listener or Listener()
     live = await refresh(session.client, desired, sync=sync, progress=listener.progress)
     today = dt.date.fromisoformat(created_at[:10])
     return PlanResult(build_plan(desired, live, sync=sync, today=today),
-                      PlanMeta(created_at=created_at, endpoint=session.endpoint))
+                      PlanMeta(created_at=created_at, endpoint=session.endpoint, scope=scope))
 
 
 async def plan(connection: Connection, desired: Desired, *, created_at: str,
-               sync: bool = False, listener: Listener | None = None) -> PlanResult:
-    """``camsctl plan`` and ``drift``: connect, refresh, build the plan."""
+               sync: bool = False, scope: Scope | None = None,
+               listener: Listener | None = None) -> PlanResult:
+    """``camsctl plan`` and ``drift``: connect, refresh, build the plan. With ``scope``,
+    ``desired`` holds only the spaces it reads."""
     listener = listener or Listener()
     async with connect(connection, listener) as session:
         return await make_plan(session, desired, created_at=created_at, sync=sync,
-                               listener=listener)
+                               scope=scope, listener=listener)
 
 
 # --- saved plans ------------------------------------------------------------------------------
@@ -180,6 +183,8 @@ class ApplyOptions:
     visibility_window: float = 600.0
     max_adds: int | None = None
     mask: bool = False
+    scope: Scope | None = None
+    """With ``--changed-since``: the desired state holds only the spaces it reads."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,7 @@ async def apply(connection: Connection, desired: Desired, options: ApplyOptions,
                         session, saved, desired, mask=options.mask, listener=listener))
                 else:
                     planned = await make_plan(session, desired, created_at=created_at,
-                                              listener=listener)
+                                              scope=options.scope, listener=listener)
                 listener.planned(planned)
                 adds = planned.plan.adds
                 if options.max_adds is not None and len(adds) > options.max_adds:

@@ -75,6 +75,8 @@ class GithubView:
             return visible(phone(e164, self.mask, waba="the WABA"))
 
         lines = []
+        if meta is not None and meta.scope is not None:
+            lines.append(annotation("notice", meta.scope.line, None, "camsctl: scope"))
         for space in plan.spaces:
             for add in space.adds:
                 lines.append(annotation(

@@ -127,7 +127,10 @@ class MarkdownView:
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         """The summary first, then a collapsible section per space with findings to act on,
         then one for pending numbers and one for acknowledged findings."""
-        body = f"### camsctl plan\n\n**{summary_line(plan)}**\n\n"
+        body = "### camsctl plan\n\n"
+        if meta is not None and meta.scope is not None:
+            body += f"{escape_markdown(meta.scope.line)}\n\n"
+        body += f"**{summary_line(plan)}**\n\n"
         if plan.findings() or plan.acknowledged:
             body += ("Drift and unmanaged numbers are reported only: camsctl never changes or "
                      "removes anything.\n\n")

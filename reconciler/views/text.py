@@ -102,6 +102,8 @@ class TextView:
                              *("  " + line for line in self._lines(space, self._style))])
                   for space in plan.spaces if space.has_findings]
         parts = [LEGEND, *blocks] if blocks else []
+        if meta is not None and meta.scope is not None:
+            parts.insert(0, visible(meta.scope.line))  # before anything else
         summary = summary_line(plan)
         parts.append(self._style(summary, "green" if not plan.findings() else "yellow"))
         return "\n\n".join(parts) + "\n"
