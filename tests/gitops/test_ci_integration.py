@@ -91,6 +91,16 @@ def test_every_documented_command_runs(where: str, args: list[str], tmp_path: Pa
     monkeypatch.chdir(tmp_path)
     shutil.copytree(REPO / "examples/manifests", tmp_path / "manifests")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    # A pull request's checkout: the manifests committed on the base branch, origin/main.
+    for git in (["init", "-q"], ["add", "-A"],
+                ["-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-q", "-m",
+                 "base"], ["update-ref", "refs/remotes/origin/main", "HEAD"]):
+        subprocess.run(["git", *git], cwd=tmp_path, check=True, capture_output=True)
+    monkeypatch.setenv("GITHUB_BASE_REF", "main")
+    # The GitLab job's $scope on a merge request.
+    scope = ["--changed-since", "origin/main"]
+    args = [expanded for arg in args
+            for expanded in (scope if arg == "$scope" else [os.path.expandvars(arg)])]
     # The reviewed plan the apply steps read.
     runner = CliRunner()
     state = str(REPO / "examples/live-state.yaml")
