@@ -12,13 +12,16 @@ run has its own working directory, so the default journal ``.camsctl/journal.jso
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +210,65 @@ def plan_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.stdout, result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
     return document
+
+
+# --- hostile servers ---------------------------------------------------------------------------
+
+Answer = Callable[[str, asyncio.StreamWriter], Awaitable[None]]
+"""How a raw server answers one request, given its head (lower-cased)."""
+
+
+def http_answer(status: str, body: bytes, *headers: str, content_type: str = "application/json",
+                length: int | None = None) -> bytes:
+    """A whole HTTP/1.1 answer; ``length`` may lie about the body's size."""
+    extra = "".join(f"{header}\r\n" for header in headers)
+    size = len(body) if length is None else length
+    return (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {size}\r\n"
+            f"{extra}Connection: close\r\n\r\n").encode() + body
+
+
+def fixed(answer: bytes) -> Answer:
+    async def send(_head: str, writer: asyncio.StreamWriter) -> None:
+        writer.write(answer)
+        await writer.drain()
+    return send
+
+
+async def silent(_head: str, _writer: asyncio.StreamWriter) -> None:
+    """Accept the request and never answer."""
+    await asyncio.sleep(3600)
+
+
+@contextlib.contextmanager
+def raw_server(answers: Callable[[str], Answer]) -> Iterator[str]:
+    """A loopback server speaking raw bytes; ``answers(head)`` picks how to answer each
+    request from its whole head, lower-cased (route on ``x-acs-action`` or the query)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+            await answers(head)(head, writer)
+        writer.close()
+
+    async def start() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        holder["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()),
+                                              loop.run_forever()), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{holder['port']}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def hostile_server(answer: bytes | None) -> contextlib.AbstractContextManager[str]:
+    """Answers every request with ``answer`` (None: accept and never answer)."""
+    return raw_server(lambda _head: silent if answer is None else fixed(answer))

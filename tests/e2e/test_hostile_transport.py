@@ -8,39 +8,23 @@ loopback that answers by the action it was asked for. Each failure must end as o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from e2ekit import KEY_SECRET, Camsctl
+from e2ekit import KEY_SECRET, Answer, Camsctl, fixed, http_answer, raw_server, silent
 
 SPACE = "900000000000001"
 OTHER = "900000000000002"
 RID = "5C1E2F3A-TRANSPORT-REQUEST-ID"
-Answer = Callable[[str, asyncio.StreamWriter], Awaitable[None]]
-
-
-def http(status: str, body: bytes, *headers: str) -> bytes:
-    extra = "".join(f"{header}\r\n" for header in headers)
-    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n").encode() + body
 
 
 def ok_list(*numbers: dict[str, str]) -> bytes:
-    return http("200 OK", json.dumps({"RequestId": RID, "Code": "OK",
+    return http_answer("200 OK", json.dumps({"RequestId": RID, "Code": "OK",
                                       "PhoneNumbers": list(numbers)}).encode())
-
-
-def fixed(answer: bytes) -> Answer:
-    async def send(_head: str, writer: asyncio.StreamWriter) -> None:
-        writer.write(answer)
-        await writer.drain()
-    return send
 
 
 def drip(answer: bytes, every: float = 0.2) -> Answer:
@@ -51,36 +35,6 @@ def drip(answer: bytes, every: float = 0.2) -> Answer:
             await writer.drain()
             await asyncio.sleep(every)
     return send
-
-
-@contextlib.contextmanager
-def scripted_server(answers: Callable[[str], Answer]) -> Iterator[str]:
-    """A loopback server; ``answers(head)`` picks how to answer each request (its whole head,
-    lower-cased, so a test can route on ``x-acs-action`` or on the query string)."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, object] = {}
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(Exception):
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-            await answers(head)(head, writer)
-        writer.close()
-
-    async def start() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        holder["port"] = server.sockets[0].getsockname()[1]
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()),
-                                              loop.run_forever()), daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield f"http://127.0.0.1:{holder['port']}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
 
 
 def by_action(**answers: Answer) -> Callable[[str], Answer]:
@@ -108,7 +62,7 @@ def run(camsctl: Camsctl, url: str, tmp_path: Path, *args: str,
 
 def test_timeout_bounds_a_whole_answer_not_one_read(camsctl: Camsctl, tmp_path: Path) -> None:
     # 200 bytes at 5 per second: 40 s to complete, each read 0.2 s apart.
-    with scripted_server(by_action(QueryChatappPhoneNumbers=drip(ok_list()))) as url:
+    with raw_server(by_action(QueryChatappPhoneNumbers=drip(ok_list()))) as url:
         code, _, err = run(camsctl, url, tmp_path, "--timeout", "1", "plan", "MANIFEST")
     assert code == 1
     assert "QueryChatappPhoneNumbers: no complete answer from 127.0.0.1" in err
@@ -117,9 +71,7 @@ def test_timeout_bounds_a_whole_answer_not_one_read(camsctl: Camsctl, tmp_path: 
 
 def test_a_server_that_never_answers_times_out_clearly(camsctl: Camsctl,
                                                        tmp_path: Path) -> None:
-    async def silent(_head: str, _writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(3600)
-    with scripted_server(lambda _head: silent) as url:
+    with raw_server(lambda _head: silent) as url:
         code, _, err = run(camsctl, url, tmp_path, "--timeout", "0.5", "plan", "MANIFEST")
     assert code == 1
     assert "QueryChatappPhoneNumbers: no complete answer" in err and "within 0.5 s" in err
@@ -136,8 +88,8 @@ HUGE = b'{"RequestId": "x", "Code": "OK", "TotalCount": ' + b"7" * 5000 + b"}"
 ])
 def test_unreadable_json_in_a_read_is_one_error(body: bytes, expected: str,
                                                 camsctl: Camsctl, tmp_path: Path) -> None:
-    answer = fixed(http("200 OK", body))
-    with scripted_server(by_action(QueryChatappPhoneNumbers=answer)) as url:
+    answer = fixed(http_answer("200 OK", body))
+    with raw_server(by_action(QueryChatappPhoneNumbers=answer)) as url:
         code, _, err = run(camsctl, url, tmp_path, "plan", "MANIFEST")
     assert code == 1
     assert f"QueryChatappPhoneNumbers: HTTP 200 with a body that is not a JSON object: " \
@@ -147,11 +99,11 @@ def test_unreadable_json_in_a_read_is_one_error(body: bytes, expected: str,
 @pytest.mark.parametrize("body", [DEEP, HUGE])
 def test_unreadable_json_from_an_add_is_an_unknown_outcome(body: bytes, camsctl: Camsctl,
                                                            tmp_path: Path) -> None:
-    no_waba = http("200 OK", json.dumps({"RequestId": RID, "Code": "OK"}).encode())
+    no_waba = http_answer("200 OK", json.dumps({"RequestId": RID, "Code": "OK"}).encode())
     answers = by_action(QueryChatappPhoneNumbers=fixed(ok_list()),
                         QueryChatappBindWaba=fixed(no_waba),
-                        AddChatappPhoneNumber=fixed(http("200 OK", body)))
-    with scripted_server(answers) as url:
+                        AddChatappPhoneNumber=fixed(http_answer("200 OK", body)))
+    with raw_server(answers) as url:
         code, out, err = run(camsctl, url, tmp_path, "apply", "--visibility-window", "0.1",
                              "--auto-approve", "MANIFEST",
                              numbers='[{phone: "+86 138 0000 1234", verified_name: "A"}]')
@@ -164,13 +116,13 @@ def test_unreadable_json_from_an_add_is_an_unknown_outcome(body: bytes, camsctl:
 
 def test_a_huge_retry_after_holds_back_no_other_call(camsctl: Camsctl,
                                                      tmp_path: Path) -> None:
-    throttled = fixed(http("429 Too Many Requests", json.dumps({
+    throttled = fixed(http_answer("429 Too Many Requests", json.dumps({
         "RequestId": RID, "Code": "Throttling.User", "Message": "Request was denied due to "
         "user flow control."}).encode(), "x-acs-retry-after: 1000000000000"))
 
     def answers(head: str) -> Answer:
         return throttled if f"custspaceid={SPACE}" in head else fixed(ok_list())
-    with scripted_server(answers) as url:
+    with raw_server(answers) as url:
         code, _, err = run(camsctl, url, tmp_path, "plan", "MANIFEST", spaces=(SPACE, OTHER))
     assert code == 1
     # The throttled space fails at once (the wait asked for is beyond its retry budget); the
@@ -187,7 +139,7 @@ def test_a_huge_retry_after_holds_back_no_other_call(camsctl: Camsctl,
 def test_credentials_that_cannot_be_sent_are_refused_unquoted(
         variable: str, value: str, problem: str, camsctl: Camsctl, tmp_path: Path) -> None:
     camsctl.env[variable] = value
-    with scripted_server(by_action(QueryChatappPhoneNumbers=fixed(ok_list()))) as url:
+    with raw_server(by_action(QueryChatappPhoneNumbers=fixed(ok_list()))) as url:
         code, out, err = run(camsctl, url, tmp_path, "-vv", "plan", "MANIFEST")
     assert code == 1
     what = "security token" if "TOKEN" in variable else "AccessKey secret"
@@ -200,7 +152,7 @@ def test_a_secret_with_bytes_that_are_not_utf8_is_refused(camsctl: Camsctl,
                                                           tmp_path: Path) -> None:
     env = {key.encode(): value.encode() for key, value in camsctl.env.items()}
     env[b"ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = b"Zq9\xffXw7"
-    with scripted_server(by_action(QueryChatappPhoneNumbers=fixed(ok_list()))) as url:
+    with raw_server(by_action(QueryChatappPhoneNumbers=fixed(ok_list()))) as url:
         manifest = tmp_path / "m.yaml"
         manifest.write_text(f'version: 1\nspaces:\n  - {{id: "{SPACE}", numbers: []}}\n')
         done = subprocess.run([sys.executable, "-m", "reconciler", "--endpoint", url, "plan",
@@ -223,12 +175,12 @@ def _oidc(camsctl: Camsctl, url: str, tmp_path: Path, token: bytes = b"eyJ.token
 
 
 @pytest.mark.parametrize(("answer", "expected"), [
-    (fixed(http("200 OK", DEEP)), "STS is JSON nested too deeply to read"),
-    (fixed(http("400 Bad Request", b'{"Code": ' + b"9" * 5000 + b"}")),
+    (fixed(http_answer("200 OK", DEEP)), "STS is JSON nested too deeply to read"),
+    (fixed(http_answer("400 Bad Request", b'{"Code": ' + b"9" * 5000 + b"}")),
      "STS is JSON with a number too long to read"),
-    (drip(http("200 OK", b"{}" * 100)), "AssumeRoleWithOIDC: no complete answer from "
+    (drip(http_answer("200 OK", b"{}" * 100)), "AssumeRoleWithOIDC: no complete answer from "
                                        "127.0.0.1"),
-    (fixed(http("200 OK", json.dumps({"RequestId": RID, "Credentials": {
+    (fixed(http_answer("200 OK", json.dumps({"RequestId": RID, "Credentials": {
         "AccessKeyId": "STS.id", "AccessKeySecret": "secret\nInjected: yes",
         "SecurityToken": "tok", "Expiration": "2099-01-01T00:00:00Z"}}).encode())),
      "AssumeRoleWithOIDC: STS answered credentials from OIDC role acs:ram::1:role/ci: the "
@@ -236,7 +188,7 @@ def _oidc(camsctl: Camsctl, url: str, tmp_path: Path, token: bytes = b"eyJ.token
 ])
 def test_hostile_sts_answers_are_one_error(answer: Answer, expected: str, camsctl: Camsctl,
                                            tmp_path: Path) -> None:
-    with scripted_server(lambda _head: answer) as url:
+    with raw_server(lambda _head: answer) as url:
         _oidc(camsctl, url, tmp_path)
         code, _, err = run(camsctl, url, tmp_path, "--timeout", "1", "plan", "MANIFEST")
     assert code == 1
@@ -247,7 +199,7 @@ def test_hostile_sts_answers_are_one_error(answer: Answer, expected: str, camsct
 def test_an_oidc_token_file_that_is_a_fifo_is_refused(camsctl: Camsctl,
                                                       tmp_path: Path) -> None:
     import os
-    with scripted_server(lambda _head: fixed(ok_list())) as url:
+    with raw_server(lambda _head: fixed(ok_list())) as url:
         token_file = _oidc(camsctl, url, tmp_path)
         token_file.unlink()
         os.mkfifo(token_file)
@@ -271,7 +223,7 @@ def test_a_hostile_aliyun_config_is_one_error(content: bytes | None, expected: s
     else:
         config.write_bytes(content)
     del camsctl.env["ALIBABA_CLOUD_ACCESS_KEY_ID"], camsctl.env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
-    with scripted_server(lambda _head: fixed(ok_list())) as url:
+    with raw_server(lambda _head: fixed(ok_list())) as url:
         code, _, err = run(camsctl, url, tmp_path, "plan", "MANIFEST")
     assert code == 1
     assert str(config) in err and expected in err, err
@@ -282,8 +234,8 @@ def test_a_lone_surrogate_in_a_live_name_is_replaced(camsctl: Camsctl, tmp_path:
     body = (b'{"RequestId": "r", "Code": "OK", "PhoneNumbers": [{"PhoneNumber": '
             b'"8613800001234", "VerifiedName": "Acme \\ud800 Retail", "Status": "CONNECTED"}]}')
     plan_file = tmp_path / "plan.json"
-    answer = by_action(QueryChatappPhoneNumbers=fixed(http("200 OK", body)))
-    with scripted_server(answer) as url:
+    answer = by_action(QueryChatappPhoneNumbers=fixed(http_answer("200 OK", body)))
+    with raw_server(answer) as url:
         code, out, err = run(camsctl, url, tmp_path, "plan", "MANIFEST", "--out",
                              str(plan_file), "--detailed-exitcode")
     assert code == 8, err  # success; the live number is unmanaged (exit bit 8)
@@ -295,7 +247,7 @@ def test_a_lone_surrogate_in_a_live_name_is_replaced(camsctl: Camsctl, tmp_path:
 def test_a_ram_denial_of_add_stops_apply_after_one_add(camsctl: Camsctl,
                                                        tmp_path: Path) -> None:
     adds: list[str] = []
-    denial = http("403 Forbidden", json.dumps({
+    denial = http_answer("403 Forbidden", json.dumps({
         "RequestId": RID, "Code": "Ram.PermissionDeny", "Message": "You are not authorized.",
         "AccessDeniedDetail": {"AuthAction": "cams:AddChatappPhoneNumber",
                                "NoPermissionType": "ImplicitDeny"}}).encode())
@@ -303,11 +255,11 @@ def test_a_ram_denial_of_add_stops_apply_after_one_add(camsctl: Camsctl,
     async def deny(head: str, writer: asyncio.StreamWriter) -> None:
         adds.append(head)
         await fixed(denial)(head, writer)
-    no_waba = http("200 OK", json.dumps({"RequestId": RID, "Code": "OK"}).encode())
+    no_waba = http_answer("200 OK", json.dumps({"RequestId": RID, "Code": "OK"}).encode())
     answers = by_action(QueryChatappPhoneNumbers=fixed(ok_list()),
                         QueryChatappBindWaba=fixed(no_waba), AddChatappPhoneNumber=deny)
     spaces = tuple(f"90000000000001{i}" for i in range(4))
-    with scripted_server(answers) as url:
+    with raw_server(answers) as url:
         code, out, err = run(camsctl, url, tmp_path, "apply", "--auto-approve", "MANIFEST",
                              spaces=spaces,
                              numbers='[{phone: "+86 138 0000 123INDEX", verified_name: "A"}]')

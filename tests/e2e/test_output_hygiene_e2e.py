@@ -23,11 +23,12 @@ from e2ekit import (
     Camsctl,
     EmulatorFactory,
     declared,
+    hostile_server,
+    http_answer,
     live,
     manifest,
     write_yaml,
 )
-from test_hostile_responses import _http, hostile_server
 
 from reconciler.cli import cli
 from reconciler.loader import load
@@ -149,7 +150,7 @@ def test_an_error_line_quoting_the_service_is_visible_and_masked(
                        "no\x1b[2K\nNo changes. Live state matches the manifests.\n"
                        "number 8613800001234 is barred"}).encode()
     path = write_yaml(tmp_path / "m.yaml", manifest({"id": SPACE, "numbers": []}))
-    with hostile_server(_http("400 Bad Request", body)) as url:
+    with hostile_server(http_answer("400 Bad Request", body)) as url:
         done = subprocess.run([sys.executable, "-m", "reconciler", "--endpoint", url, "plan",
                                str(path), "--mask-numbers"], cwd=camsctl.workdir,
                               env=camsctl.env, capture_output=True, text=True, timeout=120,
