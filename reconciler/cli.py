@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -186,6 +186,12 @@ def _created_at() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _run_date(created_at: str) -> date:
+    """The date of the run, from the moment its plan records (as ``workflow`` derives it), so
+    that loading and planning agree on which acknowledgements are in force."""
+    return date.fromisoformat(created_at[:10])
+
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".tmp")
@@ -216,12 +222,14 @@ def _append_step_summary(render: Callable[[], str]) -> None:
 # --- manifests --------------------------------------------------------------------------------
 
 
-def load_or_exit(ctx: click.Context, paths: tuple[str, ...], fmt: str = "text") -> LoadResult:
-    """Load manifests, print their diagnostics, and exit 1 if any is an error.
+def load_or_exit(ctx: click.Context, paths: tuple[str, ...], created_at: str,
+                 fmt: str = "text") -> LoadResult:
+    """Load manifests as of the run's moment ``created_at``, print their diagnostics, and exit
+    1 if any is an error.
 
     Text diagnostics go to stderr; GitHub annotations to stdout, where the runner reads them.
     """
-    result = load(paths)
+    result = load(paths, today=_run_date(created_at))
     if fmt == "github":
         click.echo(view_for("github").diagnostics(result.diagnostics), nl=False)
     else:
@@ -234,8 +242,8 @@ def load_or_exit(ctx: click.Context, paths: tuple[str, ...], fmt: str = "text") 
     return result
 
 
-def _loaded(ctx: click.Context, paths: tuple[str, ...]) -> Desired:
-    desired = load_or_exit(ctx, paths).desired
+def _loaded(ctx: click.Context, paths: tuple[str, ...], created_at: str) -> Desired:
+    desired = load_or_exit(ctx, paths, created_at).desired
     assert desired is not None  # load_or_exit exits on any error
     return desired
 
@@ -250,7 +258,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
 
     Prints every error as FILE:LINE:COL and exits 1 if there is any; warnings do not fail.
     """
-    result = load_or_exit(ctx, paths, fmt)
+    result = load_or_exit(ctx, paths, _created_at(), fmt)
     desired = result.desired
     assert desired is not None
     warnings = sum(1 for d in result.diagnostics if d.severity is Severity.WARNING)
@@ -289,8 +297,9 @@ def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: b
                    spaces: tuple[str, ...], mask: bool, out: Path | None) -> Plan:
     """What plan and drift share: load, refresh, build, save (with ``out``), show, summarise."""
     options = _options(ctx)
-    desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
-    result = _run(ctx, workflow.plan(options.connection, desired, created_at=_created_at(),
+    created_at = _created_at()
+    desired = _select_spaces(ctx, _loaded(ctx, paths, created_at), spaces)
+    result = _run(ctx, workflow.plan(options.connection, desired, created_at=created_at,
                                      sync=sync, listener=_Terminal(options)), mask=mask)
     if out is not None:
         _write_atomically(out, view_for("json").plan(result.plan, result.meta))
@@ -429,7 +438,8 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
     if not paths:
         raise click.UsageError("give the manifests' PATHs (with --plan FILE too: a saved plan "
                                "is checked against them)")
-    desired = _loaded(ctx, paths)
+    created_at = _created_at()
+    desired = _loaded(ctx, paths, created_at)
     saved: workflow.PlanResult | None = None
     if plan_file is not None:
         try:
@@ -441,7 +451,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
         workflow.ApplyOptions(journal=journal_path, lock_timeout=lock_timeout,
                               visibility_window=visibility_window, max_adds=max_adds,
                               mask=mask_numbers),
-        created_at=_created_at(), saved=saved,
+        created_at=created_at, saved=saved,
         confirm=_confirm(auto_approve, saved is not None, ctx, mask_numbers),
         listener=_ApplyTerminal(ctx, options, mask_numbers, saved is not None)),
         mask=mask_numbers)

@@ -24,6 +24,7 @@ Every test is derandomized (CI sees the same inputs every run) and bounded to a 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import gc
 import json
 import math
@@ -56,6 +57,8 @@ from reconciler.manifest import (
 from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
 from reconciler.phoneprefetch import PREFETCH_SHARE, PhonePrefetch, _can_fork
 from reconciler.yamlsource import LocatedDocument, parse_yaml
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 NAME = "generated.yaml"
 
@@ -641,12 +644,13 @@ def test_loading_with_the_worker_is_loading_without_it(tmp_path: Path,
     manifest = tmp_path / "numbers.yaml"
     manifest.write_text(text, encoding="utf-8")
     with _worker_for_any_size():
-        loaded = load([str(manifest)])
+        loaded = load([str(manifest)], today=TODAY)
     document, problems = parse_yaml(str(manifest), text)
     if document is None:  # the YAML itself is refused: no number is read either way
         assert list(loaded.diagnostics) == problems
         return
-    desired, diagnostics = build_desired([document])  # parse_phone, one number at a time
+    # parse_phone, one number at a time
+    desired, diagnostics = build_desired([document], today=TODAY)
     assert sorted(map(str, loaded.diagnostics)) == sorted(map(str, diagnostics))
     assert repr(loaded.desired) == repr(desired)  # repr: PhoneNumber's == ignores `valid`
     event("loaded" if desired is not None else "refused")
@@ -710,10 +714,10 @@ def test_load_restores_the_collector_and_reaps_its_worker(
             gc.disable()
         with _worker_for_any_size():
             if failing is None:
-                assert load([str(manifest)]).desired is not None
+                assert load([str(manifest)], today=TODAY).desired is not None
             else:
                 with pytest.raises(_Stop):
-                    load([str(manifest)])
+                    load([str(manifest)], today=TODAY)
         assert gc.isenabled() == (collector == "enabled")
     finally:
         if was_enabled:
