@@ -624,23 +624,23 @@ class _Builder:
         not report."""
         doc, path, raw = written.doc, written.path, written.raw
         refused = self._free_text(doc, path, raw, _ACK_TEXT)
-        space_id, field_name, actual = raw.get("space"), raw.get("field"), raw.get("actual")
-        if isinstance(space_id, str) and space_id.isascii() and space_id.isdigit() \
-                and space_id not in self.space_sources:
+        written_space, field_name, actual = raw.get("space"), raw.get("field"), raw.get("actual")
+        space_id = written_space if isinstance(written_space, str) \
+            and written_space in self.space_sources else None
+        if space_id is None and isinstance(written_space, str) and written_space.isascii() \
+                and written_space.isdigit():  # (not digits: the schema's error)
             problems.append(error(doc.location((*path, "space")),
-                                  f"space {space_id} is not declared in the manifests of this "
-                                  "run; an acknowledgement is about a declared space"
-                                  f"{_did_you_mean(space_id, self.space_sources)}"))
-            space_id = None
+                                  f"space {written_space} is not declared in the manifests of "
+                                  "this run; an acknowledgement is about a declared space"
+                                  f"{_did_you_mean(written_space, self.space_sources)}"))
         known = field_name if isinstance(field_name, str) \
             and field_name in acknowledgeable_fields() else None
         if known == "unmanaged" and "actual" in raw:
             problems.append(error(doc.location((*path, "actual")),
                                   "actual cannot be given with field unmanaged: an unmanaged "
                                   "number has no value to match; remove it"))
-        phone_ok, phone = self._ack_phone(
-            written, space_id if isinstance(space_id, str) else None, known, refused, problems)
-        if not isinstance(space_id, str) or known is None or not phone_ok \
+        phone_ok, phone = self._ack_phone(written, space_id, known, refused, problems)
+        if space_id is None or known is None or not phone_ok \
                 or (actual is not None and not isinstance(actual, str)) or refused:
             return None
         return space_id, phone, known, actual
