@@ -131,7 +131,9 @@ _JSON_KIND = {"string": "a string", "array": "a list", "object": "a mapping",
 # Keys whose values are identifiers written in digits (or, for ``actual``, may be): YAML turns
 # them into numbers unless quoted.
 _DIGIT_KEYS = {"id", "phone", "space", "actual"}
-# The pattern the schema gives an acknowledgement's ``until`` when it is written as a string.
+# The schema's patterns for ids written in digits, and for an acknowledgement's ``until``
+# when it is written as a string.
+_DIGITS_PATTERN = "^[0-9]+$"
 _DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIERS_IN_ORDER = " < ".join(TIER_ORDER)
 
@@ -292,7 +294,7 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> Iterable[Diagnosti
             return [error(here, f"{where}: {err.instance!r} is not a quality rating: "
                                 "ratings are capital letters and underscores, like GREEN"
                                 f"{_did_you_mean(str(err.instance), QUALITY_RATINGS)}")]
-        if err.validator_value == "^[0-9]+$":
+        if err.validator_value == _DIGITS_PATTERN:
             return [error(here, f"{where} must be digits only, got {err.instance!r}")]
         if err.validator_value == _DATE_PATTERN:
             return [error(here, f"{where} must be a date written YYYY-MM-DD, like 2026-12-31, "
@@ -598,14 +600,17 @@ class _Builder:
             identity = self._ack_identity(written, problems)
             until = self._until(written, problems)
             source = written.doc.location(written.path)
-            if identity is not None:
-                first = seen.setdefault(identity, source)
-                if first != source:
-                    space_id, phone, field_name, actual = identity
-                    what = f"{field_name} of {phone or 'every number'} in space {space_id}" \
-                        + (f", actual {actual!r}" if actual is not None else "")
-                    problems.append(error(source, f"the same acknowledgement ({what}) is "
-                                          f"already written at {first.short}; keep one"))
+            first = seen.get(identity) if identity is not None else None
+            if identity is not None and first is not None:
+                space_id, phone, field_name, actual = identity
+                what = f"{field_name} of {phone or 'every number'} in space {space_id}" \
+                    + (f", actual {actual!r}" if actual is not None else "")
+                where = "listed again by an alias" if first == source \
+                    else f"already written at {first.short}"
+                problems.append(error(source, f"the same acknowledgement ({what}) is "
+                                      f"{where}; keep one"))
+            elif identity is not None:
+                seen[identity] = source
             self.diagnostics.extend(problems)
             raw = written.raw
             reason, owner = raw.get("reason"), raw.get("owner")
@@ -627,11 +632,14 @@ class _Builder:
         written_space, field_name, actual = raw.get("space"), raw.get("field"), raw.get("actual")
         space_id = written_space if isinstance(written_space, str) \
             and written_space in self.space_sources else None
-        if space_id is None and isinstance(written_space, str) and written_space.isascii() \
-                and written_space.isdigit():  # (not digits: the schema's error)
+        # Not digits is the schema's error; digits as its pattern reads them (which lets a
+        # final line break through) this module's.
+        if space_id is None and isinstance(written_space, str) \
+                and re.search(_DIGITS_PATTERN, written_space):
+            shown = written_space if written_space.isdigit() else repr(written_space)
             problems.append(error(doc.location((*path, "space")),
-                                  f"space {written_space} is not declared in the manifests of "
-                                  "this run; an acknowledgement is about a declared space"
+                                  f"space {shown} is not declared in the manifests of this "
+                                  "run; an acknowledgement is about a declared space"
                                   f"{_did_you_mean(written_space, self.space_sources)}"))
         known = field_name if isinstance(field_name, str) \
             and field_name in acknowledgeable_fields() else None
@@ -694,8 +702,14 @@ class _Builder:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             until = value
         elif isinstance(value, str):
-            if re.fullmatch(_DATE_PATTERN, value) is None:
+            if re.search(_DATE_PATTERN, value) is None:
                 return None  # the schema's error
+            if re.fullmatch(_DATE_PATTERN, value) is None:
+                # The schema's pattern lets a final line break through ('$', as Python reads
+                # it): this module must say so itself.
+                problems.append(error(where, f"{describe_path(path)} must be a date written "
+                                      f"YYYY-MM-DD, like 2026-12-31, not {value!r}"))
+                return None
             try:
                 until = dt.date.fromisoformat(value)
             except ValueError:

@@ -205,6 +205,8 @@ ACK_ERRORS: list[tuple[str, dict[str, str | None], str | None, str, str]] = [
     ("undeclared-space", {"space": '"293483938849494"'}, "space", "value",
      "space 293483938849494 is not declared in the manifests of this run; an acknowledgement "
      f"is about a declared space; did you mean '{SPACE}'?"),
+    ("undeclared-space-line-break", {"space": f'"{SPACE}\\n"'}, "space", "value",
+     f"space '{SPACE}\\n' is not declared in the manifests of this run"),
     ("phone-unparsable", {"phone": '"+86 12"'}, "phone", "value",
      "'+86 12' is not a possible phone number: it is too short for its country"),
     ("phone-not-a-string", {"phone": "8613800001234"}, "phone", "value",
@@ -270,6 +272,9 @@ ACK_ERRORS: list[tuple[str, dict[str, str | None], str | None, str, str]] = [
     ("until-short-form", {"until": '"2026-1-5"'}, "until", "value",
      "acknowledgements[0].until must be a date written YYYY-MM-DD, like 2026-12-31, not "
      "'2026-1-5'"),
+    ("until-line-break", {"until": '"2026-12-31\\n"'}, "until", "value",
+     "acknowledgements[0].until must be a date written YYYY-MM-DD, like 2026-12-31, not "
+     "'2026-12-31\\n'"),
     ("until-not-a-day", {"until": '"2026-02-30"'}, "until", "value",
      "acknowledgements[0].until: '2026-02-30' is not a day of the calendar"),
     ("until-unquoted-not-a-day", {"until": "2026-02-30"}, "until", "value",
@@ -346,6 +351,16 @@ def test_an_exact_duplicate_is_an_error_at_the_second(tmp_path: Path) -> None:
     assert _found(result, Severity.ERROR) == [(
         ACK_LINE + 7, 5, f"the same acknowledgement (status of +8613800001234 in space {SPACE}, "
                          f"actual 'FLAGGED') is already written at {file}:{ACK_LINE}; keep one")]
+
+
+def test_an_alias_that_repeats_an_acknowledgement_is_a_duplicate(tmp_path: Path) -> None:
+    text = (SPACES + f'x-appeal: &appeal {{space: "{SPACE}", field: status, reason: Appeal, '
+            'owner: ops@acme.example, until: 2026-12-31}\n'
+            'acknowledgements: [*appeal, *appeal]\n')
+    _, result = _load(tmp_path, text)
+    assert _found(result, Severity.ERROR) == [(12, 11, (
+        f"the same acknowledgement (status of every number in space {SPACE}) is listed again "
+        "by an alias; keep one"))]
 
 
 @pytest.mark.parametrize("second", [
