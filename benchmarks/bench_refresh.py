@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,8 @@ from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
 from reconciler.refresh import RefreshError, refresh
+
+TODAY = dt.datetime.now(dt.UTC).date()  # the date of the run (no acknowledgements here)
 
 KEY = Credentials("emulator", "emulator-secret")
 LIST = "QueryChatappPhoneNumbers"
@@ -274,7 +277,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="camsctl-bench-") as folder:
         account = write_account(Path(folder), args.spaces, args.spaces * 2)
-        loaded = load([str(account.manifest)])
+        loaded = load([str(account.manifest)], today=TODAY)
         assert loaded.desired is not None, loaded.diagnostics
         desired = loaded.desired
         runs: list[Run] = []

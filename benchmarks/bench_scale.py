@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -38,6 +39,8 @@ from reconciler.live import Live
 from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
+
+TODAY = dt.datetime.now(dt.UTC).date()  # the date of the run (no acknowledgements here)
 
 REPO = Path(__file__).resolve().parent.parent
 # camsctl, run so that it reports its own peak RSS (VmHWM) on exit: getrusage/wait4 would
@@ -72,7 +75,7 @@ def _measure_process(argv: list[str]) -> tuple[float, float, int]:
 
 
 def _load(account: Account) -> Desired:
-    loaded = load([str(account.manifest)])
+    loaded = load([str(account.manifest)], today=TODAY)
     assert loaded.desired is not None, loaded.diagnostics[:3]
     return loaded.desired
 
@@ -150,7 +153,7 @@ def profile(stage: str, account: Account) -> None:
     work: Callable[[], object]
     if stage == "validate":
         def work() -> object:
-            return load([str(account.manifest)])
+            return load([str(account.manifest)], today=TODAY)
     elif stage == "build_plan":
         desired = _load(account)
         live = _read_live(account, desired)

@@ -70,6 +70,12 @@ _REFUSED_IN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u206
                               "\ud800-\udfff\ufffe\uffff]")
 
 
+def refused_character(text: str) -> str | None:
+    """The first character free text may not hold in ``text``, or None."""
+    found = _REFUSED_IN_TEXT.search(text)
+    return None if found is None else found.group()
+
+
 def text_problem(text: str) -> str | None:
     """Why ``text`` cannot be free text: its first refused character, named, at which
     character, and what kind it is; None if it can."""

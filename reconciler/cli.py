@@ -15,7 +15,8 @@ import sys
 import traceback
 from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -187,6 +188,12 @@ def _created_at() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _run_date(created_at: str) -> date:
+    """The date of the run, from the moment its plan records (as ``workflow`` derives it), so
+    that loading and planning agree on which acknowledgements are in force."""
+    return date.fromisoformat(created_at[:10])
+
+
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".tmp")
@@ -217,12 +224,14 @@ def _append_step_summary(render: Callable[[], str]) -> None:
 # --- manifests --------------------------------------------------------------------------------
 
 
-def load_or_exit(ctx: click.Context, paths: tuple[str, ...], fmt: str = "text") -> LoadResult:
-    """Load manifests, print their diagnostics, and exit 1 if any is an error.
+def load_or_exit(ctx: click.Context, paths: tuple[str, ...], created_at: str,
+                 fmt: str = "text") -> LoadResult:
+    """Load manifests as of the run's moment ``created_at``, print their diagnostics, and exit
+    1 if any is an error.
 
     Text diagnostics go to stderr; GitHub annotations to stdout, where the runner reads them.
     """
-    result = load(paths)
+    result = load(paths, today=_run_date(created_at))
     if fmt == "github":
         click.echo(view_for("github").diagnostics(result.diagnostics), nl=False)
     else:
@@ -235,8 +244,8 @@ def load_or_exit(ctx: click.Context, paths: tuple[str, ...], fmt: str = "text") 
     return result
 
 
-def _loaded(ctx: click.Context, paths: tuple[str, ...]) -> Desired:
-    desired = load_or_exit(ctx, paths).desired
+def _loaded(ctx: click.Context, paths: tuple[str, ...], created_at: str) -> Desired:
+    desired = load_or_exit(ctx, paths, created_at).desired
     assert desired is not None  # load_or_exit exits on any error
     return desired
 
@@ -251,7 +260,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
 
     Prints every error as FILE:LINE:COL and exits 1 if there is any; warnings do not fail.
     """
-    result = load_or_exit(ctx, paths, fmt)
+    result = load_or_exit(ctx, paths, _created_at(), fmt)
     desired = result.desired
     assert desired is not None
     warnings = sum(1 for d in result.diagnostics if d.severity is Severity.WARNING)
@@ -297,12 +306,12 @@ def _select_spaces(ctx: click.Context, desired: Desired, spaces: tuple[str, ...]
 
 
 def _changed_since(ctx: click.Context, paths: tuple[str, ...], desired: Desired,
-                   ref: str | None) -> tuple[Desired, Scope | None]:
+                   ref: str | None, created_at: str) -> tuple[Desired, Scope | None]:
     """With ``--changed-since REF``: only the spaces whose declaration changed since REF."""
     if ref is None:
         return desired, None
     try:
-        _, base = load_at(ref, paths, load)
+        _, base = load_at(ref, paths, partial(load, today=_run_date(created_at)))
     except GitBaseError as exc:
         _fail(ctx, str(exc))
         raise AssertionError("unreachable") from None
@@ -320,9 +329,10 @@ def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: b
                    changed_since: str | None = None) -> Plan:
     """What plan and drift share: load, refresh, build, save (with ``out``), show, summarise."""
     options = _options(ctx)
-    desired = _select_spaces(ctx, _loaded(ctx, paths), spaces)
-    desired, scope = _changed_since(ctx, paths, desired, changed_since)
-    result = _run(ctx, workflow.plan(options.connection, desired, created_at=_created_at(),
+    created_at = _created_at()
+    desired = _select_spaces(ctx, _loaded(ctx, paths, created_at), spaces)
+    desired, scope = _changed_since(ctx, paths, desired, changed_since, created_at)
+    result = _run(ctx, workflow.plan(options.connection, desired, created_at=created_at,
                                      sync=sync, scope=scope, listener=_Terminal(options)),
                   mask=mask)
     if out is not None:
@@ -471,7 +481,9 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
     if plan_file is not None and changed_since is not None:
         raise click.UsageError("--changed-since plans anew; a saved plan (--plan) keeps the "
                                "scope it was made with")
-    desired, scope = _changed_since(ctx, paths, _loaded(ctx, paths), changed_since)
+    created_at = _created_at()
+    desired, scope = _changed_since(ctx, paths, _loaded(ctx, paths, created_at),
+                                    changed_since, created_at)
     saved: workflow.PlanResult | None = None
     if plan_file is not None:
         try:
@@ -483,7 +495,7 @@ def apply(ctx: click.Context, paths: tuple[str, ...], plan_file: Path | None,
         workflow.ApplyOptions(journal=journal_path, lock_timeout=lock_timeout,
                               visibility_window=visibility_window, max_adds=max_adds,
                               mask=mask_numbers, scope=scope),
-        created_at=_created_at(), saved=saved,
+        created_at=created_at, saved=saved,
         confirm=_confirm(auto_approve, saved is not None, ctx, mask_numbers),
         listener=_ApplyTerminal(ctx, options, mask_numbers, saved is not None)),
         mask=mask_numbers)

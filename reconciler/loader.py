@@ -8,6 +8,7 @@ workflow) and is skipped with a note; a file named explicitly must be a manifest
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import os
 import stat
@@ -112,8 +113,13 @@ def read_manifest(path: Path) -> tuple[LocatedDocument | None, list[Diagnostic]]
     return parse_yaml(name, text)
 
 
-def load(paths: Sequence[str]) -> LoadResult:
+def load(paths: Sequence[str], *, today: dt.date) -> LoadResult:
     """Load every manifest under ``paths`` and build the desired state, collecting all errors.
+
+    ``today`` is the date of the run, which acknowledgements are checked against (at most
+    :data:`~reconciler.signals.MAX_ACK_DAYS` days ahead). It is an argument, never read from
+    the clock here, so that one run uses one date everywhere (the CLI derives it from the
+    moment its plan records) and tests can fix it.
 
     Two effects reach beyond the files, both for speed only: neither changes a result
     (``tests/test_fast_paths.py``), and both are undone before this returns or raises, whatever
@@ -136,7 +142,7 @@ def load(paths: Sequence[str]) -> LoadResult:
         files, diagnostics = discover(paths)
         ahead = PhonePrefetch.start([path for path, _ in files])
         try:
-            return _load_files(paths, files, diagnostics, ahead)
+            return _load_files(paths, files, diagnostics, ahead, today)
         finally:
             if ahead is not None:
                 ahead.close()
@@ -146,7 +152,8 @@ def load(paths: Sequence[str]) -> LoadResult:
 
 
 def _load_files(paths: Sequence[str], files: list[tuple[Path, bool]],
-                diagnostics: list[Diagnostic], ahead: PhonePrefetch | None) -> LoadResult:
+                diagnostics: list[Diagnostic], ahead: PhonePrefetch | None,
+                today: dt.date) -> LoadResult:
     if not paths:
         diagnostics.append(error(Location("camsctl"), "no manifest paths given"))
     documents: list[LocatedDocument] = []
@@ -171,7 +178,7 @@ def _load_files(paths: Sequence[str], files: list[tuple[Path, bool]],
     if files and not documents and not any(d.is_error for d in diagnostics):
         diagnostics.append(error(Location(", ".join(paths)), "no manifests found"))
     phones = ahead.parse(written_phones(documents)) if ahead is not None else {}
-    desired, problems = build_desired(documents, phones=phones)
+    desired, problems = build_desired(documents, phones=phones, today=today)
     diagnostics.extend(problems)
     has_errors = any(d.is_error for d in diagnostics)
     return LoadResult(

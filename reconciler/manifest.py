@@ -1,14 +1,16 @@
 """The desired state: what the manifests declare, as frozen values, and the rules that make it.
 
-``build_desired`` is a pure function from parsed documents (see :mod:`reconciler.yamlsource`) to
-:class:`Desired` plus every located :class:`~reconciler.diagnostics.Diagnostic`. The structural
-rules (keys, types, enums) live in ``schemas/manifest.schema.json`` and are only translated into
-friendly messages here; the rules a schema cannot say (number parsing, duplicates across files,
-one space per file) live in this module.
+``build_desired`` is a pure function from parsed documents (see :mod:`reconciler.yamlsource`)
+and the date of the run to :class:`Desired` plus every located
+:class:`~reconciler.diagnostics.Diagnostic`. The structural rules (keys, types, enums) live in
+``schemas/manifest.schema.json`` and are only translated into friendly messages here; the rules
+a schema cannot say (number parsing, duplicates across files, one space per file, what an
+acknowledgement refers to, dates) live in this module.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import unicodedata
@@ -30,7 +32,13 @@ from reconciler.phone import (
 )
 from reconciler.schemacheck import Check, Unsupported, compile_check, inline_refs
 from reconciler.schemas import load_schema, validator
-from reconciler.signals import Acknowledgement
+from reconciler.signals import (
+    ACK_FIELDS,
+    MAX_ACK_DAYS,
+    QUALITY_RATINGS,
+    TIER_ORDER,
+    Acknowledgement,
+)
 from reconciler.yamlsource import LocatedDocument, ValuePath, describe_path
 
 MANIFEST_SCHEMA = "manifest.schema.json"
@@ -120,11 +128,21 @@ _YAML_KIND = {bool: "a boolean", int: "a number", float: "a number", str: "a str
               list: "a list", dict: "a mapping", type(None): "empty (null)"}
 _JSON_KIND = {"string": "a string", "array": "a list", "object": "a mapping",
               "integer": "a whole number", "number": "a number", "boolean": "true or false"}
-# Keys whose values are identifiers written in digits: YAML turns them into numbers unless quoted.
-_DIGIT_KEYS = {"id", "phone"}
+# Keys whose values are identifiers written in digits (or, for ``actual``, may be): YAML turns
+# them into numbers unless quoted.
+_DIGIT_KEYS = {"id", "phone", "space", "actual"}
+# The schema's patterns for ids written in digits, and for an acknowledgement's ``until``
+# when it is written as a string.
+_DIGITS_PATTERN = "^[0-9]+$"
+_DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIERS_IN_ORDER = " < ".join(TIER_ORDER)
 
 
 def _kind(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return "a date and time"
+    if isinstance(value, dt.date):
+        return "a date"
     return _YAML_KIND.get(type(value), type(value).__name__)
 
 
@@ -162,9 +180,26 @@ def _status_rule() -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile(pattern), tuple(str(status) for status in examples)
 
 
+@cache
+def _rating_rule() -> re.Pattern[str]:
+    """What a quality rating must look like (``$defs.qualityRatings.items.pattern``); the
+    documented ones are :data:`~reconciler.signals.QUALITY_RATINGS`, which the plan rules use."""
+    pattern = _schema_at(load_schema(MANIFEST_SCHEMA), "$defs", "qualityRatings",
+                         "items").get("pattern")
+    assert isinstance(pattern, str)
+    return re.compile(pattern)
+
+
 def documented_statuses() -> tuple[str, ...]:
     """The statuses QueryChatappPhoneNumbers is documented to report, in the schema's order."""
     return _status_rule()[1]
+
+
+def acknowledgeable_fields() -> tuple[str, ...]:
+    """Every ``field`` an acknowledgement may name: the number's and the space's fields the
+    plan compares, by the names its findings carry, and ``unmanaged``."""
+    return (*ACK_FIELDS, *(f"profile.{name}" for name in DesiredProfile().fields()),
+            *(f"waba.{f.name}" for f in dataclass_fields(DesiredWaba)))
 
 
 def _schema_at(schema: Mapping[str, object], *keys: str) -> Mapping[str, object]:
@@ -234,6 +269,19 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> Iterable[Diagnosti
         choices = [str(c) for c in enum_values] if isinstance(enum_values, list) \
             else [str(enum_values)]
         hint = _did_you_mean(str(err.instance), choices) if isinstance(err.instance, str) else ""
+        source = doc.scalars.get(path)
+        written = repr(err.instance) if isinstance(err.instance, str) or source is None \
+            else repr(source.text)
+        key = path[-1] if path else None
+        if key == "messaging_limit_tier":
+            # A minimum needs an order: a tier camsctl cannot place in it could never be
+            # compared, so unlike an undocumented status it is an error.
+            return [error(here, f"{where}: {written} is not a tier camsctl can order; a "
+                                f"minimum is one of {_TIERS_IN_ORDER}{hint}")]
+        if key == "field" and path[:1] == ("acknowledgements",):
+            return [error(here, f"{where}: {written} is not a field an acknowledgement can "
+                                f"name: {', '.join(ACK_FIELDS)}, profile.<name> or "
+                                f"waba.<name>{hint}")]
         return [error(here, f"{where}: {err.instance!r} is not one of "
                             f"{', '.join(choices)}{hint}")]
     if kind == "pattern":
@@ -242,8 +290,15 @@ def _translate(doc: LocatedDocument, err: ValidationError) -> Iterable[Diagnosti
             return [error(here, f"{where}: {err.instance!r} is not a status: statuses are "
                                 "capital letters and underscores, like CONNECTED"
                                 f"{_did_you_mean(str(err.instance), documented)}")]
-        if err.validator_value == "^[0-9]+$":
+        if len(path) >= 2 and path[-2] == "quality_rating":
+            return [error(here, f"{where}: {err.instance!r} is not a quality rating: "
+                                "ratings are capital letters and underscores, like GREEN"
+                                f"{_did_you_mean(str(err.instance), QUALITY_RATINGS)}")]
+        if err.validator_value == _DIGITS_PATTERN:
             return [error(here, f"{where} must be digits only, got {err.instance!r}")]
+        if err.validator_value == _DATE_PATTERN:
+            return [error(here, f"{where} must be a date written YYYY-MM-DD, like 2026-12-31, "
+                                f"not {err.instance!r}")]
         return [error(here, f"{where} must not be empty or blank")]
     if kind == "minLength":
         return [error(here, f"{where} must not be empty")]
@@ -272,15 +327,19 @@ def _unknown_keys(doc: LocatedDocument, path: ValuePath, schema: Mapping[str, ob
 
 # ---------------------------------------------------------------------------------------------
 # Free text: every string shown to people or sent to the API, held to one character rule
-# (reconciler.characters.text_problem). Each entry is a key path below a space or a number whose
-# value is a string, or a list of strings. Ids and statuses are not here: the schema allows
-# them only digits, or capitals and underscores.
+# (reconciler.characters.text_problem). Each entry is a key path below a space, a number or an
+# acknowledgement whose value is a string, or a list of strings. Ids, statuses and other
+# enums are not here: the schema allows them only digits, or capitals and underscores.
 
 _SPACE_TEXT: tuple[tuple[str, ...], ...] = (("label",), ("isv_code",), ("waba", "name"))
 _NUMBER_TEXT: tuple[tuple[str, ...], ...] = (
     ("phone",), ("verified_name",),
     *(("profile", name) for name in ("about", "email", "websites", "vertical", "address",
                                      "description", "profile_picture_url")))
+_ACK_TEXT: tuple[tuple[str, ...], ...] = (("phone",), ("actual",), ("reason",), ("owner",))
+# Free text that must show something: blank with whitespace only is the schema's error, blank
+# with invisible characters this module's.
+_SHOWN_TEXT = frozenset({("verified_name",), ("reason",), ("owner",)})
 
 
 def _text_at(raw: Mapping[str, object], keys: tuple[str, ...]) -> object:
@@ -294,8 +353,54 @@ def _text_at(raw: Mapping[str, object], keys: tuple[str, ...]) -> object:
 # Building the desired state
 
 
+@dataclass(frozen=True)
+class _OpenEnum:
+    """Values the vendor documents, of which another well-formed one is a warning, not an error
+    (its pages disagree on the lists)."""
+
+    what: str
+    documented: tuple[str, ...]
+    well_formed: re.Pattern[str]
+    accepted: str
+
+
+@cache
+def _statuses_enum() -> _OpenEnum:
+    well_formed, documented = _status_rule()
+    return _OpenEnum("status", documented, well_formed,
+                     "it is accepted, and compared with the live status as written")
+
+
+@cache
+def _ratings_enum() -> _OpenEnum:
+    return _OpenEnum("quality rating", QUALITY_RATINGS, _rating_rule(), "it is accepted as written")
+
+
+@dataclass(frozen=True)
+class _Expectations:
+    """What a file's ``defaults`` say of its numbers; each number may override each one."""
+
+    statuses: frozenset[str] = DEFAULT_STATUSES
+    quality_ratings: frozenset[str] | None = None
+    min_tier: str | None = None
+
+
+@dataclass(frozen=True)
+class _WrittenAck:
+    """An acknowledgement as written, read once every space and number of the run is known."""
+
+    doc: LocatedDocument
+    path: ValuePath
+    raw: Mapping[str, object]
+
+
+# What makes two acknowledgements the same: space, E.164 number or None, field, actual value.
+_AckKey = tuple[str, str | None, str, str | None]
+
+
 @dataclass
 class _Builder:
+    today: dt.date
     diagnostics: Collected = field(default_factory=Collected)
     spaces: dict[str, DesiredSpace] = field(default_factory=dict)
     space_sources: dict[str, Location] = field(default_factory=dict)
@@ -303,9 +408,11 @@ class _Builder:
     numbers: dict[str, tuple[str, Location]] = field(default_factory=dict)
     # Written number → what parse_phone gives it, parsed ahead for many numbers at once.
     phones: Mapping[str, PhoneNumber | PhoneNumberError] = field(default_factory=dict)
-    # Where an undocumented status was warned about: numbers that share one through an anchor
-    # get one warning, at the anchor.
-    status_warned: set[Location] = field(default_factory=set)
+    # Where an undocumented status or rating was warned about: numbers that share one through
+    # an anchor get one warning, at the anchor.
+    warned: set[Location] = field(default_factory=set)
+    written_acks: list[_WrittenAck] = field(default_factory=list)
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
 
     def add_document(self, doc: LocatedDocument) -> None:
         root = doc.value
@@ -318,21 +425,40 @@ class _Builder:
         for problem in _schema_diagnostics(doc):
             self.diagnostics.add(problem)
             schema_errors += 1
-        file_statuses = DEFAULT_STATUSES
+        expected = _Expectations()
         defaults = root.get("defaults")
         if isinstance(defaults, Mapping):
-            self._undocumented_statuses(doc, ("defaults", "status"), defaults.get("status"))
-            file_statuses = _statuses(defaults.get("status")) or file_statuses
+            expected = self._expectations(doc, ("defaults",), defaults, expected)
+        acknowledgements = root.get("acknowledgements")
+        if isinstance(acknowledgements, list):
+            self.written_acks.extend(
+                _WrittenAck(doc, ("acknowledgements", index), raw)
+                for index, raw in enumerate(acknowledgements) if isinstance(raw, Mapping))
         spaces = root.get("spaces")
         if not isinstance(spaces, list):
             return
         for index, raw in enumerate(spaces):
             if isinstance(raw, Mapping):
-                self._add_space(doc, ("spaces", index), raw, file_statuses,
-                                clean=not schema_errors)
+                self._add_space(doc, ("spaces", index), raw, expected, clean=not schema_errors)
+
+    def _expectations(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
+                      inherited: _Expectations) -> _Expectations:
+        """The expectations ``raw`` (defaults or a number) sets, over ``inherited``; a warning
+        for each undocumented status or rating in it."""
+        statuses, ratings = raw.get("status"), raw.get("quality_rating")
+        tier = raw.get("messaging_limit_tier")
+        if statuses is None and ratings is None and tier is None:
+            return inherited  # most numbers: nothing more to make, for 100k of them
+        self._undocumented(doc, (*path, "status"), statuses, _statuses_enum())
+        self._undocumented(doc, (*path, "quality_rating"), ratings, _ratings_enum())
+        return _Expectations(
+            statuses=_statuses(statuses) or inherited.statuses,
+            quality_ratings=_statuses(ratings) or inherited.quality_ratings,
+            min_tier=tier if isinstance(tier, str) and tier in TIER_ORDER
+            else inherited.min_tier)
 
     def _add_space(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
-                   file_statuses: frozenset[str], clean: bool) -> None:
+                   expected: _Expectations, clean: bool) -> None:
         self._free_text(doc, path, raw, _SPACE_TEXT)
         space_id = raw.get("id")
         if not isinstance(space_id, str):
@@ -350,7 +476,7 @@ class _Builder:
         for index, raw_number in enumerate(raw_numbers if isinstance(raw_numbers, list) else []):
             if isinstance(raw_number, Mapping):
                 number = self._number(doc, (*path, "numbers", index), raw_number, space_id,
-                                      file_statuses)
+                                      expected)
                 if number is not None:
                     numbers[number.phone.e164] = number
         if not clean:
@@ -368,24 +494,16 @@ class _Builder:
         )
 
     def _number(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
-                space_id: str, file_statuses: frozenset[str]) -> DesiredNumber | None:
-        self._undocumented_statuses(doc, (*path, "status"), raw.get("status"))
+                space_id: str, file_expected: _Expectations) -> DesiredNumber | None:
+        expected = self._expectations(doc, path, raw, file_expected)
         refused = self._free_text(doc, path, raw, _NUMBER_TEXT)
         written = raw.get("phone")
         if not isinstance(written, str) or ("phone",) in refused:
             return None  # a number that cannot be read cannot be parsed, nor compared
         where = doc.location((*path, "phone"))
-        known = self.phones.get(written)
-        if isinstance(known, PhoneNumberError):
-            self.diagnostics.add(error(where, str(known)))
+        phone = self._parse_phone(written, where)
+        if phone is None:
             return None
-        if known is None:
-            try:
-                known = parse_phone(written)
-            except PhoneNumberError as exc:
-                self.diagnostics.add(error(where, str(exc)))
-                return None
-        phone = known
         if not phone.valid:
             self.diagnostics.add(warning(
                 where, f"{phone.e164} is a possible number but libphonenumber does not know it "
@@ -403,20 +521,34 @@ class _Builder:
         verified_name = normalise_name(name) if isinstance(name, str) else ""
         if not verified_name or ("verified_name",) in refused:
             return None
-        statuses = raw.get("status")
         profile = raw.get("profile")
         return DesiredNumber(
             phone=phone,
             verified_name=verified_name,
-            statuses=_statuses(statuses) or file_statuses,
+            statuses=expected.statuses,
             source=doc.location(path),
             profile=_profile(profile) if isinstance(profile, Mapping) else None,
+            quality_ratings=expected.quality_ratings,
+            min_tier=expected.min_tier,
         )
+
+    def _parse_phone(self, written: str, where: Location) -> PhoneNumber | None:
+        """The number ``written`` says (parsed ahead or now), or None after an error."""
+        known = self.phones.get(written)
+        if known is None:
+            try:
+                known = parse_phone(written)
+            except PhoneNumberError as exc:
+                known = exc
+        if isinstance(known, PhoneNumberError):
+            self.diagnostics.add(error(where, str(known)))
+            return None
+        return known
 
     def _free_text(self, doc: LocatedDocument, path: ValuePath, raw: Mapping[str, object],
                    fields: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:
         """An error for each free-text field of ``raw`` that holds a refused character, or,
-        for a verified name, only invisible ones; returns the fields in error."""
+        for text that must show something, only invisible ones; returns the fields in error."""
         refused: set[tuple[str, ...]] = set()
         for keys in fields:
             value = _text_at(raw, keys)
@@ -428,7 +560,7 @@ class _Builder:
                 problem = text_problem(text)
                 if problem is not None:
                     message = f"{describe_path(at)}: {problem}"
-                elif keys == ("verified_name",) and text.strip() and is_blank(text):
+                elif keys in _SHOWN_TEXT and text.strip() and is_blank(text):
                     # (Blank with whitespace only is the schema's error already.)
                     message = (f"{describe_path(at)} must not be empty or blank: it holds "
                                f"only invisible characters ({invisible_summary(text)})")
@@ -438,29 +570,174 @@ class _Builder:
                 refused.add(keys)
         return refused
 
-    def _undocumented_statuses(self, doc: LocatedDocument, path: ValuePath,
-                               value: object) -> None:
-        """A warning for each well-formed status the vendor does not document (its pages
-        disagree: some show OFFLINE or PAUSED); a malformed one is the schema's error."""
+    def _undocumented(self, doc: LocatedDocument, path: ValuePath, value: object,
+                      enum: _OpenEnum) -> None:
+        """A warning for each well-formed value of ``enum`` the vendor does not document (its
+        pages disagree: some show OFFLINE or PAUSED); a malformed one is the schema's error."""
         if not isinstance(value, list):
             return
-        well_formed, documented = _status_rule()
-        for index, status in enumerate(value):
-            if not isinstance(status, str) or status in documented \
-                    or not well_formed.search(status):
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or item in enum.documented \
+                    or not enum.well_formed.search(item):
                 continue
             where = doc.location((*path, index))
-            if where in self.status_warned:
+            if where in self.warned:
                 continue
-            self.status_warned.add(where)
+            self.warned.add(where)
             self.diagnostics.add(warning(
-                where, f"'{status}' is not a documented status ({', '.join(documented)}): it "
-                       "is accepted, and compared with the live status as written"
-                       f"{_did_you_mean(status, documented)}"))
+                where, f"'{item}' is not a documented {enum.what} "
+                       f"({', '.join(enum.documented)}): {enum.accepted}"
+                       f"{_did_you_mean(item, enum.documented)}"))
+
+    # --- acknowledgements, once every space and number of the run is known
+
+    def add_acknowledgements(self) -> None:
+        """Check each acknowledgement written in the run against the declared spaces and
+        numbers and the date of the run; keep the sound ones."""
+        seen: dict[_AckKey, Location] = {}
+        for written in self.written_acks:
+            problems: list[Diagnostic] = []
+            identity = self._ack_identity(written, problems)
+            until = self._until(written, problems)
+            source = written.doc.location(written.path)
+            first = seen.get(identity) if identity is not None else None
+            if identity is not None and first is not None:
+                space_id, phone, field_name, actual = identity
+                what = f"{field_name} of {phone or 'every number'} in space {space_id}" \
+                    + (f", actual {actual!r}" if actual is not None else "")
+                where = "listed again by an alias" if first == source \
+                    else f"already written at {first.short}"
+                problems.append(error(source, f"the same acknowledgement ({what}) is "
+                                      f"{where}; keep one"))
+            elif identity is not None:
+                seen[identity] = source
+            self.diagnostics.extend(problems)
+            raw = written.raw
+            reason, owner = raw.get("reason"), raw.get("owner")
+            if identity is None or until is None or problems or not isinstance(reason, str) \
+                    or not isinstance(owner, str):
+                continue  # the schema or the checks above have said why
+            space_id, phone, field_name, actual = identity
+            self.acknowledgements.append(Acknowledgement(
+                space_id=space_id, phone=phone, field=field_name, actual=actual,
+                reason=reason, owner=owner, until=until, source=source))
+
+    def _ack_identity(self, written: _WrittenAck, problems: list[Diagnostic]) \
+            -> _AckKey | None:
+        """What the acknowledgement is about (space, E.164 number or None, field, actual), or
+        None when a part of it is not sound; a problem for each such part the schema does
+        not report."""
+        doc, path, raw = written.doc, written.path, written.raw
+        refused = self._free_text(doc, path, raw, _ACK_TEXT)
+        written_space, field_name, actual = raw.get("space"), raw.get("field"), raw.get("actual")
+        space_id = written_space if isinstance(written_space, str) \
+            and written_space in self.space_sources else None
+        # Not digits is the schema's error; digits as its pattern reads them (which lets a
+        # final line break through) this module's.
+        if space_id is None and isinstance(written_space, str) \
+                and re.search(_DIGITS_PATTERN, written_space):
+            shown = written_space if written_space.isdigit() else repr(written_space)
+            problems.append(error(doc.location((*path, "space")),
+                                  f"space {shown} is not declared in the manifests of this "
+                                  "run; an acknowledgement is about a declared space"
+                                  f"{_did_you_mean(written_space, self.space_sources)}"))
+        known = field_name if isinstance(field_name, str) \
+            and field_name in acknowledgeable_fields() else None
+        if known == "unmanaged" and "actual" in raw:
+            problems.append(error(doc.location((*path, "actual")),
+                                  "actual cannot be given with field unmanaged: an unmanaged "
+                                  "number has no value to match; remove it"))
+        phone_ok, phone = self._ack_phone(written, space_id, known, refused, problems)
+        if space_id is None or known is None or not phone_ok \
+                or (actual is not None and not isinstance(actual, str)) or refused:
+            return None
+        return space_id, phone, known, actual
+
+    def _ack_phone(self, written: _WrittenAck, space_id: str | None, field_name: str | None,
+                   refused: set[tuple[str, ...]], problems: list[Diagnostic]) \
+            -> tuple[bool, str | None]:
+        """Whether the acknowledgement's ``phone`` is sound, and its number as E.164 (None
+        when it names none: every number of the space). Unsound when it cannot be read or
+        does not fit the space and the field."""
+        doc, path = written.doc, (*written.path, "phone")
+        written_phone = written.raw.get("phone")
+        if written_phone is None:
+            return True, None
+        if not isinstance(written_phone, str) or not written_phone or ("phone",) in refused:
+            return False, None  # the schema or the character rule has said why
+        where = doc.location(path)
+        if field_name is not None and field_name.startswith("waba."):
+            problems.append(error(where, f"{field_name} is a field of the space's WhatsApp "
+                                  "Business Account, not of a number: remove phone"))
+            return False, None
+        before = len(problems)
+        phone = self._parse_phone(written_phone, where)
+        if phone is None:
+            return False, None
+        if space_id is None or field_name is None:
+            return True, phone.e164
+        declared = self.numbers.get(phone.e164)
+        if field_name == "unmanaged":
+            if declared is not None and declared[0] == space_id:
+                problems.append(error(where, f"{phone.e164} is declared in space {space_id} "
+                                      f"at {declared[1].short}, so it is never unmanaged: "
+                                      "acknowledge one of its fields, or remove phone"))
+        elif declared is None or declared[0] != space_id:
+            elsewhere = f" (it is declared in space {declared[0]} at {declared[1].short})" \
+                if declared is not None else ""
+            problems.append(error(where, f"{phone.e164} is not declared in space {space_id}"
+                                  f"{elsewhere}; an acknowledgement of {field_name} is about a "
+                                  "declared number (a live number the manifests do not "
+                                  "declare is acknowledged with field: unmanaged)"))
+        return len(problems) == before, phone.e164
+
+    def _until(self, written: _WrittenAck, problems: list[Diagnostic]) -> dt.date | None:
+        """The acknowledgement's last day: a YAML date, or a string the schema has checked
+        is written YYYY-MM-DD; None after a problem. A day in the past is no problem: the
+        plan says the acknowledgement expired, and counts the finding again."""
+        doc, path = written.doc, (*written.path, "until")
+        value = written.raw.get("until")
+        where = doc.location(path)
+        until: dt.date | None = None
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            until = value
+        elif isinstance(value, str):
+            if re.search(_DATE_PATTERN, value) is None:
+                return None  # the schema's error
+            if re.fullmatch(_DATE_PATTERN, value) is None:
+                # The schema's pattern lets a final line break through ('$', as Python reads
+                # it): this module must say so itself.
+                problems.append(error(where, f"{describe_path(path)} must be a date written "
+                                      f"YYYY-MM-DD, like 2026-12-31, not {value!r}"))
+                return None
+            try:
+                until = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(error(where, f"{describe_path(path)}: {value!r} is not a day "
+                                      "of the calendar"))
+                return None
+        elif "until" in written.raw:
+            # JSON Schema has no dates, so the schema cannot say this one.
+            problems.append(error(where, f"{describe_path(path)} must be a date written "
+                                  f"YYYY-MM-DD, like 2026-12-31, not {_kind(value)}"))
+            return None
+        else:
+            return None  # missing: the schema's error
+        ahead = (until - self.today).days
+        if ahead > MAX_ACK_DAYS:
+            latest = self.today + dt.timedelta(days=MAX_ACK_DAYS)
+            problems.append(error(where, f"{describe_path(path)} {until.isoformat()} is "
+                                  f"{ahead} days after the date of this run "
+                                  f"({self.today.isoformat()}); an acknowledgement lasts at "
+                                  f"most {MAX_ACK_DAYS} days: {latest.isoformat()} at the "
+                                  "latest"))
+            return None
+        return until
 
 
 def _statuses(value: object) -> frozenset[str] | None:
-    """A non-empty list of status names as a set; None for anything else (the schema says why)."""
+    """A non-empty list of names (statuses, ratings) as a set; None for anything else (the
+    schema says why)."""
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return frozenset(str(v) for v in value)
     return None
@@ -497,20 +774,24 @@ def written_phones(documents: Sequence[LocatedDocument]) -> Iterable[str]:
 
 
 def build_desired(documents: Sequence[LocatedDocument],
-                  phones: Mapping[str, PhoneNumber | PhoneNumberError] | None = None
-                  ) -> tuple[Desired | None, list[Diagnostic]]:
+                  phones: Mapping[str, PhoneNumber | PhoneNumberError] | None = None, *,
+                  today: dt.date) -> tuple[Desired | None, list[Diagnostic]]:
     """The desired state of ``documents`` (in order), or None when any of them has an error.
 
     Returns every diagnostic of every document either way, errors and warnings alike, up to
     :data:`~reconciler.diagnostics.MAX_PER_FILE` per file (the others are counted in one).
     ``phones`` may hold numbers already parsed (written text -> what ``parse_phone`` gives it,
     see :mod:`reconciler.phoneprefetch`); the rest are parsed here. It changes no result.
+    ``today`` is the date of the run: an acknowledgement may last at most
+    :data:`~reconciler.signals.MAX_ACK_DAYS` days after it.
     """
-    builder = _Builder(phones=phones or {})
+    builder = _Builder(today=today, phones=phones or {})
     for doc in documents:
         builder.add_document(doc)
+    builder.add_acknowledgements()
     if builder.diagnostics.has_errors:
         return None, builder.diagnostics.result()
     spaces = MappingProxyType(dict(sorted(builder.spaces.items())))
-    return Desired(spaces=spaces, files=tuple(doc.file for doc in documents)), \
+    return Desired(spaces=spaces, files=tuple(doc.file for doc in documents),
+                   acknowledgements=tuple(builder.acknowledgements)), \
         builder.diagnostics.result()

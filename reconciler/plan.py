@@ -304,10 +304,12 @@ def _health(space_id: str, number: DesiredNumber, current: LiveNumber, found: _F
     e164 = number.phone.e164
     if number.quality_ratings is not None:
         rating = current.quality_rating
-        if rating not in QUALITY_RATINGS:
+        if rating in number.quality_ratings:
+            pass  # allowed, even a rating the documentation does not list but the manifest does
+        elif rating not in QUALITY_RATINGS:
             found.warnings.append(PlanWarning(space_id, e164, _cannot_compare(
                 "quality rating", rating), number.source))
-        elif rating not in number.quality_ratings:
+        else:
             allowed = tuple(r for r in QUALITY_RATINGS if r in number.quality_ratings)
             found.drift.append(Drift(space_id, e164, "quality_rating", allowed, rating,
                                      number.source))

@@ -3,11 +3,13 @@
 Each case in ``tests/data/bad`` is a file, or a folder of files, holding comment lines
 ``# expect: [FILE:]LINE: text``. Loading the case must give exactly one error per expectation,
 at that file and line, whose ``FILE:LINE:COL: error: message`` contains the text, and no other
-error. The CLI must exit 1 and print the same lines.
+error. The CLI must exit 1 and print the same lines. Both run on the date :data:`TODAY`, which
+acknowledgements' dates are checked against.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.loader import load
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = Path("tests/data/bad")
@@ -50,7 +54,7 @@ def test_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_manifest_reports_exact_locations(case: Path) -> None:
     expected = _expectations(case)
-    result = load([case.as_posix()])
+    result = load([case.as_posix()], today=TODAY)
     assert result.desired is None
     errors = [(d.location.file, d.location.line, str(d)) for d in result.errors]
     for file, line, text in expected:
@@ -64,7 +68,10 @@ def test_bad_manifest_reports_exact_locations(case: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES[:6], ids=[c.name for c in CASES[:6]])
 def test_cli_exits_1_and_prints_file_and_line(case: Path) -> None:
-    result = CliRunner().invoke(cli, ["--no-color", "validate", case.as_posix()])
+    # The CLI's date of the run is SOURCE_DATE_EPOCH's: the day the cases are written for.
+    noon = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
+    result = CliRunner().invoke(cli, ["--no-color", "validate", case.as_posix()],
+                                env={"SOURCE_DATE_EPOCH": str(int(noon.timestamp()))})
     assert result.exit_code == 1
     for file, line, _ in _expectations(case):
         assert f"{file}:{line}:" in result.stderr
@@ -75,7 +82,7 @@ def test_cli_exits_1_and_prints_file_and_line(case: Path) -> None:
 def test_all_errors_of_all_files_in_one_run() -> None:
     result = load([(BAD / "unknown-space-key.yaml").as_posix(),
                    (BAD / "phone-too-short.yaml").as_posix(),
-                   (BAD / "syntax-error.yaml").as_posix()])
+                   (BAD / "syntax-error.yaml").as_posix()], today=TODAY)
     files = {d.location.file.rsplit("/", 1)[-1] for d in result.errors}
     assert files == {"unknown-space-key.yaml", "phone-too-short.yaml", "syntax-error.yaml"}
 
@@ -84,5 +91,5 @@ def test_errors_in_one_file_do_not_hide_phone_errors_in_it(tmp_path: Path) -> No
     manifest = tmp_path / "m.yaml"
     manifest.write_text('version: 1\nspaces:\n  - id: "1"\n    lable: x\n    numbers:\n'
                         '      - {phone: "+86 12", verified_name: A}\n')
-    lines = sorted(d.location.line for d in load([str(manifest)]).errors)
+    lines = sorted(d.location.line for d in load([str(manifest)], today=TODAY).errors)
     assert lines == [4, 6]

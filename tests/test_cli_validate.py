@@ -112,7 +112,7 @@ def test_an_unexpected_error_is_one_line_and_exit_1_never_a_traceback(
 
     import reconciler.cli
 
-    def broken(paths: object) -> object:
+    def broken(paths: object, today: object) -> object:
         raise RuntimeError("secret-looking text that must not be printed")
     monkeypatch.setattr(reconciler.cli, "load", broken)
     monkeypatch.setattr(sys, "argv", ["camsctl", *verbose, "validate", "examples"])

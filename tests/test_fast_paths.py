@@ -24,6 +24,7 @@ Every test is derandomized (CI sees the same inputs every run) and bounded to a 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import gc
 import json
 import math
@@ -56,6 +57,8 @@ from reconciler.manifest import (
 from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
 from reconciler.phoneprefetch import PREFETCH_SHARE, PhonePrefetch, _can_fork
 from reconciler.yamlsource import LocatedDocument, parse_yaml
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 NAME = "generated.yaml"
 
@@ -359,7 +362,8 @@ REPLACEMENTS: list[object] = [None, 0, 1, 1.0, 2, -1, 1.5, True, False, "", " ",
                               ["CONNECTED"], ["CONNECTED", "CONNECTED"], [1, 1], [1.0, 1],
                               ["BOGUS"], [None], {"x": 1}, {"about": 1}, ["https://a.example"]]
 EXTRA_KEYS = ["lable", "x-y", "x-", "X-y", "extra", "1", "", "é", "phone", "id", "status",
-              "numbers", "verified_name", "version", "spaces", "defaults", "profile", "waba"]
+              "numbers", "verified_name", "version", "spaces", "defaults", "profile", "waba",
+              "acknowledgements", "quality_rating", "messaging_limit_tier", "until", "space"]
 
 
 @st.composite
@@ -379,6 +383,24 @@ def statuses(draw: st.DrawFn, careful: bool) -> object:
 
 
 @st.composite
+def acknowledgement(draw: st.DrawFn, careful: bool) -> dict[str, object]:
+    """An acknowledgement: ``until`` a YAML date (dumped unquoted) or a string."""
+    ack: dict[str, object] = {
+        "space": draw(field(careful, ["100", "999"], [100, "x", ""])),
+        "field": draw(field(careful, ["status", "unmanaged", "profile.websites", "waba.id"],
+                            ["profile.abut", "profile", "STATUS"])),
+        "reason": draw(field(careful, ["Appeal open"], [" ", ""])),
+        "owner": draw(field(careful, ["ops@acme.example"], ["", 1])),
+        "until": draw(field(careful, [dt.date(2026, 12, 31), "2026-12-31"],
+                            ["2026-1-1", 20261231, dt.datetime(2026, 1, 1, 10), None]))}
+    if draw(st.booleans()):
+        ack["phone"] = draw(field(careful, PHONES, ["", 8613800001234]))
+    if draw(st.booleans()):
+        ack["actual"] = draw(field(careful, ["FLAGGED", ""], [1, ["FLAGGED"]]))
+    return ack
+
+
+@st.composite
 def manifest_value(draw: st.DrawFn) -> dict[str, object]:
     """A manifest as plain values: half of them valid, the others with a field now and then
     that is not (wrong types, blank names, ids that are not digits, statuses out of the enum
@@ -394,6 +416,12 @@ def manifest_value(draw: st.DrawFn) -> dict[str, object]:
                 "verified_name": draw(field(careful, NAMES[:12], [*NAMES[12:], " ", "\t"]))}
             if draw(st.booleans()):
                 number["status"] = draw(statuses(careful))
+            if draw(st.integers(0, 3)) == 0:
+                number["quality_rating"] = draw(field(careful, [["GREEN"], ["GREEN", "ORANGE"]],
+                                                      [["green"], [], ["RED", "RED"], "RED"]))
+            if draw(st.integers(0, 3)) == 0:
+                number["messaging_limit_tier"] = draw(field(
+                    careful, ["TIER_1K", "TIER_UNLIMITED"], ["TIER_10", "tier_1k", ["TIER_1K"]]))
             if draw(st.integers(0, 3)) == 0:
                 number["profile"] = {
                     "about": draw(field(careful, ["hi", ""], [1])),
@@ -418,6 +446,9 @@ def manifest_value(draw: st.DrawFn) -> dict[str, object]:
                               "spaces": spaces}
     if draw(st.booleans()):
         doc["defaults"] = {"status": draw(statuses(careful))}
+    if draw(st.integers(0, 2)) == 0:
+        doc["acknowledgements"] = [draw(acknowledgement(careful))
+                                   for _ in range(draw(st.integers(0, 2)))]
     if draw(st.booleans()):
         doc["x-line"] = {"anything": [1, {"goes": None}]}
     for _ in range(0 if careful else draw(st.integers(0, 2))):
@@ -471,6 +502,12 @@ NEAR_MISSES: dict[str, list[object]] = {
     "vertical": [1, True], "numbers": [None, {}, "x", [1], [None]],
     "spaces": [None, {}, [1], "x"], "defaults": [[], "x", {"status": None}],
     "profile": [[], "x"], "waba": [[], "x"],
+    "quality_rating": [["green"], [], ["RED", "RED"], "RED", [1]],
+    "messaging_limit_tier": ["TIER_10", "tier_1k", ["TIER_1K"], 1000, None],
+    "acknowledgements": [{}, "x", [1], [None]],
+    "space": [100, "", "x"], "field": ["profile", "profile.abut", 1],
+    "reason": ["", " ", 1], "owner": ["", None], "actual": [1, ["x"]],
+    "until": ["2026-1-1", 20261231, None, ["2026-12-31"]],
 }
 
 
@@ -641,12 +678,13 @@ def test_loading_with_the_worker_is_loading_without_it(tmp_path: Path,
     manifest = tmp_path / "numbers.yaml"
     manifest.write_text(text, encoding="utf-8")
     with _worker_for_any_size():
-        loaded = load([str(manifest)])
+        loaded = load([str(manifest)], today=TODAY)
     document, problems = parse_yaml(str(manifest), text)
     if document is None:  # the YAML itself is refused: no number is read either way
         assert list(loaded.diagnostics) == problems
         return
-    desired, diagnostics = build_desired([document])  # parse_phone, one number at a time
+    # parse_phone, one number at a time
+    desired, diagnostics = build_desired([document], today=TODAY)
     assert sorted(map(str, loaded.diagnostics)) == sorted(map(str, diagnostics))
     assert repr(loaded.desired) == repr(desired)  # repr: PhoneNumber's == ignores `valid`
     event("loaded" if desired is not None else "refused")
@@ -710,10 +748,10 @@ def test_load_restores_the_collector_and_reaps_its_worker(
             gc.disable()
         with _worker_for_any_size():
             if failing is None:
-                assert load([str(manifest)]).desired is not None
+                assert load([str(manifest)], today=TODAY).desired is not None
             else:
                 with pytest.raises(_Stop):
-                    load([str(manifest)])
+                    load([str(manifest)], today=TODAY)
         assert gc.isenabled() == (collector == "enabled")
     finally:
         if was_enabled:

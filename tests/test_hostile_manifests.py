@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from reconciler.loader import load
 from reconciler.manifest import _NUMBER_TEXT, _SPACE_TEXT
 from reconciler.schemas import load_schema
 from reconciler.yamlsource import parse_yaml
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 
 def _write(tmp_path: Path, text: str, name: str = "m.yaml") -> str:
@@ -46,7 +49,8 @@ ONE_NUMBER = ('version: 1\n'
 
 def test_an_undocumented_well_formed_status_is_a_located_warning(tmp_path: Path) -> None:
     # The vendor documents OFFLINE and PAUSED on other pages; `camsctl import` writes them.
-    result = load([_write(tmp_path, ONE_NUMBER.format(default="PAUSED", own="OFFLINE"))])
+    result = load([_write(tmp_path, ONE_NUMBER.format(default="PAUSED", own="OFFLINE"))],
+                  today=TODAY)
     assert result.errors == ()
     assert result.desired is not None
     number = result.desired.spaces["1"].numbers["+8613800001234"]
@@ -58,7 +62,8 @@ def test_an_undocumented_well_formed_status_is_a_located_warning(tmp_path: Path)
 
 
 def test_a_near_miss_of_a_documented_status_says_which_it_may_be(tmp_path: Path) -> None:
-    result = load([_write(tmp_path, ONE_NUMBER.format(default="FLAGGED", own="CONECTED"))])
+    result = load([_write(tmp_path, ONE_NUMBER.format(default="FLAGGED", own="CONECTED"))],
+                  today=TODAY)
     assert result.errors == ()
     [(line, _, message)] = _found(result.diagnostics, Severity.WARNING)
     assert line == 9
@@ -70,7 +75,7 @@ def test_one_undocumented_status_shared_by_many_numbers_warns_once(tmp_path: Pat
                       for i in range(5))
     text = ('version: 1\nx-line: &line {verified_name: A, status: [OFFLINE]}\n'
             'spaces:\n  - id: "1"\n    numbers:\n' + numbers)
-    result = load([_write(tmp_path, text)])
+    result = load([_write(tmp_path, text)], today=TODAY)
     assert result.errors == ()
     assert [(ln, col) for ln, col, _ in _found(result.diagnostics, Severity.WARNING)] \
         == [(2, 43)]
@@ -79,7 +84,7 @@ def test_one_undocumented_status_shared_by_many_numbers_warns_once(tmp_path: Pat
 @pytest.mark.parametrize("status", ["connected", "Offline", "CONNECTED-1", "_X", "1", '""',
                                     "A B"])
 def test_a_malformed_status_is_still_an_error(tmp_path: Path, status: str) -> None:
-    result = load([_write(tmp_path, ONE_NUMBER.format(default="FLAGGED", own=status))])
+    result = load([_write(tmp_path, ONE_NUMBER.format(default="FLAGGED", own=status))], today=TODAY)
     assert result.desired is None
     [(line, column, message)] = _found(result.diagnostics, Severity.ERROR)
     assert (line, column) == (9, 29)
@@ -117,7 +122,7 @@ def test_a_nul_byte_in_a_file_is_reported_at_its_line_and_column(tmp_path: Path)
     path = tmp_path / "m.yaml"
     path.write_bytes(SEVEN_LINES.format(char="\x00").encode().replace(b"x\x00",
                                                                      b"verified\x00"))
-    [problem] = load([str(path)]).errors
+    [problem] = load([str(path)], today=TODAY).errors
     assert str(problem).startswith(f"{path}:7:17: error: YAML error: unacceptable character "
                                    "#x0000 (U+0000 NULL)")
 
@@ -149,7 +154,8 @@ WHERE = {"label": "spaces[0].label", "isv_code": "spaces[0].isv_code",
 
 
 def _free_text(tmp_path: Path, **fields: str) -> tuple[Diagnostic, ...]:
-    return load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, **fields}))]).diagnostics
+    return load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, **fields}))],
+                today=TODAY).diagnostics
 
 
 def test_the_free_text_template_is_valid(tmp_path: Path) -> None:
@@ -219,7 +225,8 @@ def test_a_verified_name_of_invisible_characters_only_is_blank(tmp_path: Path,
     "A\u00a0B",  # a no-break space
 ])
 def test_real_names_keep_their_joiners_and_marks(tmp_path: Path, name: str) -> None:
-    result = load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, "name": f'"{name}"'}))])
+    result = load([_write(tmp_path, FREE_TEXT.format(**{**PLAIN, "name": f'"{name}"'}))],
+                  today=TODAY)
     assert result.diagnostics == ()
     assert result.desired is not None
     [number] = result.desired.spaces["1"].numbers.values()
@@ -231,7 +238,7 @@ def test_a_refused_character_arriving_through_an_anchor_is_reported_at_the_ancho
     text = ('version: 1\nx-line: &line {verified_name: "A\\u202eB"}\n'
             'spaces:\n  - id: "1"\n    numbers:\n'
             '      - {phone: "+86 138 0000 1234", <<: *line}\n')
-    errors = load([_write(tmp_path, text)]).errors
+    errors = load([_write(tmp_path, text)], today=TODAY).errors
     assert [(e.location.line, e.location.column) for e in errors] == [(2, 31)]
 
 
@@ -271,7 +278,7 @@ def test_a_file_with_a_problem_on_every_line_keeps_a_bounded_number_of_them(
         tmp_path: Path) -> None:
     keys = "".join(f"    lable{index}: x\n" for index in range(MAX_PER_FILE + 500))
     path = _write(tmp_path, 'version: 1\nspaces:\n  - id: "1"\n    numbers: []\n' + keys)
-    result = load([path])
+    result = load([path], today=TODAY)
     assert result.desired is None
     assert len(result.diagnostics) == MAX_PER_FILE + 1
     summary = result.diagnostics[0]  # the file as a whole sorts first
@@ -286,7 +293,7 @@ def test_an_error_after_the_kept_warnings_still_fails_the_run(tmp_path: Path) ->
                       for index in range(MAX_PER_FILE + 5))
     numbers += '      - {phone: "+86 12", verified_name: A}\n'
     path = _write(tmp_path, 'version: 1\nspaces:\n  - id: "1"\n    numbers:\n' + numbers)
-    result = load([path])
+    result = load([path], today=TODAY)
     assert result.desired is None
     kept = [d for d in result.diagnostics if d.location.line > 0]
     assert len(kept) == MAX_PER_FILE
@@ -337,7 +344,7 @@ def test_a_big_manifest_loads_into_the_same_desired_state_as_pyyaml_reads_it(
     # 6,000 numbers, over 256 KiB: the phone worker runs too (reconciler/phoneprefetch.py).
     text, phone_lines = _big_manifest(30, 200, merge)
     path = _write(tmp_path, text)
-    result = load([path])
+    result = load([path], today=TODAY)
     assert result.diagnostics == ()
     desired = result.desired
     assert desired is not None and desired.number_count == 6000

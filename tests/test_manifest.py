@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from reconciler.loader import load
 from reconciler.manifest import DesiredProfile, DesiredWaba
 from reconciler.yamlsource import parse_yaml
 
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+
 
 def _write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
@@ -23,7 +26,7 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 def test_examples_load_into_the_desired_state(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
-    result = load(["examples/manifests"])
+    result = load(["examples/manifests"], today=TODAY)
     assert result.errors == ()
     desired = result.desired
     assert desired is not None
@@ -53,7 +56,7 @@ def test_examples_load_into_the_desired_state(repo: Path, monkeypatch: pytest.Mo
 def test_directory_skips_files_that_are_not_manifests(repo: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
-    result = load(["examples"])
+    result = load(["examples"], today=TODAY)
     assert result.errors == ()
     assert "examples/live-state.yaml" in result.skipped
     assert result.desired is not None and len(result.desired.spaces) == 2
@@ -67,7 +70,7 @@ def test_directory_is_recursive_sorted_and_skips_hidden(tmp_path: Path) -> None:
     _write(tmp_path, "a.yaml", body.format(id="1"))
     _write(tmp_path, ".hidden/c.yaml", "broken: [")
     _write(tmp_path, "notes.txt", "not yaml")
-    result = load([str(tmp_path)])
+    result = load([str(tmp_path)], today=TODAY)
     assert result.errors == ()
     assert [Path(f).name for f in result.files] == ["a.yaml", "z.yml"]
 
@@ -79,7 +82,7 @@ def test_file_defaults_apply_only_to_their_own_file(tmp_path: Path) -> None:
                  '      - {phone: "+86 138 0000 1235", verified_name: B, status: [PENDING]}\n')
     two = _write(tmp_path, "two.yaml", 'version: 1\nspaces:\n  - id: "2"\n    numbers:\n'
                  '      - {phone: "+86 138 0000 1236", verified_name: C}\n')
-    desired = load([one, two]).desired
+    desired = load([one, two], today=TODAY).desired
     assert desired is not None
     assert desired.spaces["1"].numbers["+8613800001234"].statuses == {"CONNECTED", "FLAGGED"}
     assert desired.spaces["1"].numbers["+8613800001235"].statuses == {"PENDING"}
@@ -90,7 +93,7 @@ def test_verified_name_is_trimmed_and_nfc_normalised(tmp_path: Path) -> None:
     decomposed = unicodedata.normalize("NFD", "Café Zürich")
     path = _write(tmp_path, "m.yaml", 'version: 1\nspaces:\n  - id: "1"\n    numbers:\n'
                   f'      - {{phone: "+41 44 668 18 00", verified_name: "  {decomposed} "}}\n')
-    desired = load([path]).desired
+    desired = load([path], today=TODAY).desired
     assert desired is not None
     name = desired.spaces["1"].numbers["+41446681800"].verified_name
     assert name == unicodedata.normalize("NFC", "Café Zürich")
@@ -103,7 +106,7 @@ def test_x_keys_are_ignored_and_anchors_reused(tmp_path: Path) -> None:
                   'spaces:\n  - id: "1"\n    numbers:\n'
                   '      - {<<: *line, phone: "+86 138 0000 1234"}\n'
                   '      - {<<: *line, phone: "+86 138 0000 1235", verified_name: Own}\n')
-    desired = load([path]).desired
+    desired = load([path], today=TODAY).desired
     assert desired is not None
     numbers = desired.spaces["1"].numbers
     assert numbers["+8613800001234"].verified_name == "Shared"
@@ -114,7 +117,7 @@ def test_x_keys_are_ignored_and_anchors_reused(tmp_path: Path) -> None:
 def test_possible_but_invalid_number_warns_and_still_loads(tmp_path: Path) -> None:
     path = _write(tmp_path, "m.yaml", 'version: 1\nspaces:\n  - id: "1"\n    numbers:\n'
                   '      - phone: "+86 100 0000 0000"\n        verified_name: A\n')
-    result = load([path])
+    result = load([path], today=TODAY)
     assert result.errors == ()
     assert result.desired is not None
     (warned,) = [d for d in result.diagnostics if d.severity.value == "warning"]
@@ -124,12 +127,12 @@ def test_possible_but_invalid_number_warns_and_still_loads(tmp_path: Path) -> No
 
 def test_space_without_numbers_is_declared(tmp_path: Path) -> None:
     path = _write(tmp_path, "m.yaml", 'version: 1\nspaces:\n  - {id: "7", numbers: []}\n')
-    desired = load([path]).desired
+    desired = load([path], today=TODAY).desired
     assert desired is not None and dict(desired.spaces["7"].numbers) == {}
 
 
 def test_missing_path_is_an_error() -> None:
-    result = load(["no/such/dir"])
+    result = load(["no/such/dir"], today=TODAY)
     assert [str(d) for d in result.errors] == ["no/such/dir: error: no such file or directory"]
 
 
@@ -137,13 +140,13 @@ def test_oversized_file_is_refused_without_parsing(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("reconciler.loader.MAX_FILE_BYTES", 100)
     path = _write(tmp_path, "big.yaml", "version: 1\nspaces: []\n" + "#" * 200 + "\n")
-    (err,) = load([path]).errors
+    (err,) = load([path], today=TODAY).errors
     assert "limited to 100 bytes" in err.message
 
 
 def test_the_model_is_immutable(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo)
-    desired = load(["examples/manifests"]).desired
+    desired = load(["examples/manifests"], today=TODAY).desired
     assert desired is not None
     with pytest.raises(TypeError):
         desired.spaces["1"] = desired.spaces["293483938849493"]  # type: ignore[index]

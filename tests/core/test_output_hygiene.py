@@ -203,18 +203,25 @@ def _declared_numbers(text: str) -> list[dict[str, object]]:
     return numbers
 
 
+YAML_SIGNIFICANT = 'x: y # not a comment, "quoted" \'single\' - [a] {b: c} &d *e !f %g @h |'
+"""A name a manifest may hold that would change the YAML around it if written unquoted."""
+
+
 def test_import_quotes_hostile_names_and_never_injects_a_number() -> None:
+    # A name with a line break or a control is one a manifest refuses (the free-text rule):
+    # left out, in a comment that holds it escaped, so the file still loads; never injected.
     name = 'Evil\n      - phone: "+8613900000001"\n        verified_name: Injected'
     text = _imported(have("8613800001234", name),
-                     have("8613800005678", "x: y # not a comment", "FLAGGED"),
+                     have("8613800005678", YAML_SIGNIFICANT, "FLAGGED"),
                      have("8613800004321", "Bidi \u202eevil\u2028" + CONTROLS + SURROGATE))
     numbers = _declared_numbers(text)
-    assert [n["phone"] for n in numbers] == ["+8613800001234", "+8613800005678",
-                                             "+8613800004321"]
-    assert numbers[0]["verified_name"] == name
-    assert numbers[1] == {"phone": "+8613800005678", "verified_name": "x: y # not a comment",
-                          "status": ["FLAGGED"]}
-    assert numbers[2]["verified_name"] == "Bidi \u202eevil\u2028" + CONTROLS + SURROGATE
+    assert numbers == [{"phone": "+8613800005678", "verified_name": YAML_SIGNIFICANT,
+                        "status": ["FLAGGED"], "quality_rating": ["GREEN"]}]
+    comments = [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
+    assert '# not imported: "+8613800001234": its verified name holds U+000A LINE FEED, ' \
+        "which a manifest refuses in text" in comments
+    assert '# not imported: "+8613800004321": its verified name holds U+202E RIGHT-TO-LEFT ' \
+        "OVERRIDE, which a manifest refuses in text" in comments
     assert "+8613900000001" not in [n["phone"] for n in numbers]
     assert not RAW_CONTROL.search(text), text  # written as YAML escapes
     assert yaml.safe_load(text)["spaces"][0]["isv_code"] == "isv\n- id: 1"
@@ -224,6 +231,7 @@ def test_import_writes_well_formed_statuses_it_does_not_know_as_they_are() -> No
     numbers = _declared_numbers(_imported(have("8613800001234", "Acme", "OFFLINE"),
                                           have("8613800005678", "Acme", "PAUSED")))
     assert [n["status"] for n in numbers] == [["OFFLINE"], ["PAUSED"]]
+    assert [n["quality_rating"] for n in numbers] == [["GREEN"], ["GREEN"]]
 
 
 @pytest.mark.parametrize("status", [
@@ -232,7 +240,8 @@ def test_import_writes_well_formed_statuses_it_does_not_know_as_they_are() -> No
 def test_import_never_writes_a_malformed_status(status: str) -> None:
     text = _imported(have("8613800001234", "Acme", status))
     numbers = _declared_numbers(text)
-    assert numbers == [{"phone": "+8613800001234", "verified_name": "Acme"}]
+    assert numbers == [{"phone": "+8613800001234", "verified_name": "Acme",
+                        "quality_rating": ["GREEN"]}]
     comments = [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
     assert any("cannot be declared" in line for line in comments), text
     assert not RAW_CONTROL.search(text)

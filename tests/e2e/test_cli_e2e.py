@@ -294,8 +294,10 @@ def test_import_then_plan_has_nothing_to_add_and_no_drift(
     emulator = serve({"spaces": {
         IMPORTED_A: {
             "waba": APPROVED_WABA,
-            "numbers": [live("8613700000001", "Connected Line"),
-                        live("8613700000002", "Flagged Line", "FLAGGED"),
+            "numbers": [{**live("8613700000001", "Connected Line"),
+                         "MessagingLimitTier": "TIER_1K"},
+                        {**live("8613700000002", "Flagged Line", "FLAGGED"),
+                         "QualityRating": "RED", "MessagingLimitTier": "TIER_250"},
                         live("8613700000003", "New Line", "PENDING"),
                         live("8613700000004", "Cafe\u0301 Line"),  # NFD: e + combining acute
                         live("390669880001", "Roma")],  # Italian leading zero
@@ -311,6 +313,8 @@ def test_import_then_plan_has_nothing_to_add_and_no_drift(
     assert imported.returncode == 0, imported.stderr
     assert target.exists()
     assert imported.stdout == ""
+    text = target.read_text(encoding="utf-8")
+    assert 'messaging_limit_tier: "TIER_1K"' in text and 'quality_rating: ["RED"]' in text
 
     planned = camsctl.run(emulator, "plan", str(target), "--detailed-exitcode",
                           "--format", "json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import reconciler.phoneprefetch
 from reconciler.loader import load
 from reconciler.manifest import build_desired
 from reconciler.yamlsource import parse_yaml
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 
 def _big_manifest(path: Path, count: int, with_errors: bool) -> None:
@@ -36,12 +39,13 @@ def _both_ways(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object,
         started.append(worker is not None)
         return worker
     monkeypatch.setattr(reconciler.phoneprefetch.PhonePrefetch, "start", spy)
-    with_worker = load([str(manifest)])
+    with_worker = load([str(manifest)], today=TODAY)
     if reconciler.phoneprefetch._can_fork():
         assert started == [True]
     document, problems = parse_yaml(str(manifest), manifest.read_text(encoding="utf-8"))
     assert document is not None and not problems
-    plain_desired, plain_diagnostics = build_desired([document])  # parse_phone one by one
+    # parse_phone one by one
+    plain_desired, plain_diagnostics = build_desired([document], today=TODAY)
     return with_worker, plain_desired, plain_diagnostics
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 import json
 import os
 import signal
@@ -41,6 +42,8 @@ from reconciler.loader import load
 from reconciler.manifest import Desired
 from reconciler.plan import build_plan
 from reconciler.refresh import RefreshError, refresh
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 ADD = "AddChatappPhoneNumber"
 ALREADY_EXISTS = "PhoneNumber.AlreadyExists"
@@ -132,7 +135,7 @@ def make_fleet(root: Path, spaces: int, per_space: int, base: int = 0) -> Fleet:
 
 
 def load_desired(path: Path) -> Desired:
-    result = load([str(path)])
+    result = load([str(path)], today=TODAY)
     assert result.desired is not None, [str(d) for d in result.errors]
     return result.desired
 

@@ -22,6 +22,7 @@ leave those exact triggers to the regression tests and keep looking for new bugs
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from hypothesis import strategies as st
 import reconciler.loader
 import reconciler.yamlsource
 from reconciler.yamlsource import parse_yaml
+
+TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
 
 FUZZ = settings(max_examples=150, deadline=5000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -269,7 +272,7 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(
     monkeypatch.setattr(reconciler.loader, "MAX_FILE_BYTES", 1000)
     path = tmp_path / "big.yaml"
     path.write_text("version: 1\nspaces: []\n# " + "x" * 2000 + "\n", encoding="utf-8")
-    result = reconciler.loader.load([str(path)])
+    result = reconciler.loader.load([str(path)], today=TODAY)
     assert result.desired is None
     [problem] = result.errors
     assert problem.location.file.endswith("big.yaml")
