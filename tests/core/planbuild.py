@@ -37,7 +37,7 @@ def desired(*spaces: DesiredSpace,
 
 
 def have(digits: str, name: str, status: str = "CONNECTED", quality: str | None = "GREEN",
-         tier: str | None = "TIER_1K") -> LiveNumber:
+         tier: str | None = None) -> LiveNumber:
     return LiveNumber(phone=from_live_digits(digits), verified_name=name, status=status,
                       name_status="APPROVED", quality_rating=quality, messaging_limit_tier=tier)
 

@@ -37,7 +37,7 @@ EXAMPLE_NUMBERS = ("+8613800001234", "+8613800005678", "+8613800004321", "+86138
                    "+390669881234", "+442079460958")
 """Every number of the example, declared or live."""
 
-ADD, DRIFT, UNMANAGED = 2, 4, 8
+ADD, DRIFT, UNMANAGED, PENDING = 2, 4, 8, 16
 
 
 def _without(state: dict[str, Any], removed: dict[str, str]) -> dict[str, Any]:
@@ -77,17 +77,16 @@ def test_plan_apply_plan_adds_each_missing_number_once_and_touches_nothing_else(
 
     second = camsctl.run(emulator, "plan", str(EXAMPLE_MANIFESTS), "--detailed-exitcode",
                          "--format", "json")
-    assert second.returncode == DRIFT | UNMANAGED, second.stderr  # no ADD bit any more
+    # No ADD bit any more; the numbers just added are PENDING: bit 16, not drift.
+    assert second.returncode == DRIFT | UNMANAGED | PENDING, second.stderr
     replanned = plan_json(second)
     assert replanned["summary"]["add"] == 0
     assert replanned["changes"] == []
     # Drift and the unmanaged number are still reported, exactly as before: never changed.
-    # The added numbers are new, so PENDING: that is status drift, reported and nothing more.
-    added_phones = {phone for phone, _ in EXAMPLE_ADDS.values()}
-    assert [d for d in replanned["drift"] if d["phone"] not in added_phones] == planned["drift"]
-    assert sorted((d["phone"], d["field"], d["actual"]) for d in replanned["drift"]
-                  if d["phone"] in added_phones) == [("+390669881234", "status", "PENDING"),
-                                                     ("+8613800001234", "status", "PENDING")]
+    # The added numbers are new, so PENDING: pending, not drift (issue 14).
+    assert replanned["drift"] == planned["drift"]
+    assert [(p["phone"], p["status"]) for p in replanned["pending"]] == [
+        ("+390669881234", "PENDING"), ("+8613800001234", "PENDING")]
     assert replanned["unmanaged"] == planned["unmanaged"]
 
     after = emulator.state()
@@ -145,7 +144,7 @@ def test_saved_plan_applies_exactly_the_planned_adds_without_asking(
     planned = camsctl.run(emulator, "plan", str(manifests), "--out", str(plan_file))
     assert planned.returncode == 0, planned.stderr
     saved = json.loads(plan_file.read_text(encoding="utf-8"))
-    assert saved["format_version"] == "1.0"
+    assert saved["format_version"] == "1.1"
     assert [(c["space"], c["phone"]) for c in saved["changes"]] == [
         (SPACE_A, "+8613800000002"), (SPACE_B, "+8613800000003")]
     assert KEY_SECRET not in plan_file.read_text(encoding="utf-8")
