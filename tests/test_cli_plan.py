@@ -35,25 +35,29 @@ def test_readme_main_command_shows_one_of_everything() -> None:
     assert code == 0
     assert '  + +8613800001234  add "Acme Retail"' in out
     assert '  ~ +8613800005678  verified_name: "Acme Retail" -> "ACME"' in out
-    assert "  ~ +8613800004321  status: one of [CONNECTED] -> FLAGGED" in out
+    assert "  ~ +442079460958  messaging_limit_tier: at least TIER_1K -> TIER_250" in out
+    assert "  > +8613800002468  pending: PENDING (WhatsApp is still verifying it)" in out
+    assert "  = +8613800004321  status: one of [CONNECTED] -> FLAGGED  acknowledged until " \
+        "2027-11-20 by ops@acme.example: Flagged by Meta on 2026-11-20" in out
     assert '  ? +8613800009999  not declared: "Old Line" (CONNECTED)' in out
     assert "  ! the space's WhatsApp Business Account is PENDING, not APPROVED" in out
-    assert out.splitlines()[-1] == "Plan: 2 to add, 2 drifted, 1 unmanaged."
+    assert out.splitlines()[-1] == \
+        "Plan: 2 to add, 2 drifted, 1 unmanaged, 1 pending, 1 acknowledged."
 
 
 def test_json_plan_is_valid_and_byte_stable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795694400")
     _, first, _ = run("plan", "examples/manifests", "--format", "json")
     _, second, _ = run("plan", "examples/manifests", "--format", "json")
     assert first == second
     document = json.loads(first)
     jsonschema.Draft202012Validator(load_schema("plan.schema.json")).validate(document)
-    assert document["created_at"] == "2026-11-18T11:06:40Z"
+    assert document["created_at"] == "2026-11-26T12:00:00Z"
     assert document["endpoint"] == "emulator:examples/live-state.yaml"
 
 
 def test_out_file_equals_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795694400")
     saved = tmp_path / "plan.json"
     _, out, _ = run("plan", "examples/manifests", "--format", "json", "--out", str(saved))
     assert saved.read_text(encoding="utf-8") == out
@@ -62,9 +66,9 @@ def test_out_file_equals_json_output(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("command", [["plan", "--detailed-exitcode"], ["drift"]])
 def test_finding_bits(command: list[str]) -> None:
     code, _, _ = run(*command, "examples/manifests")
-    assert code == 2 | 4 | 8
+    assert code == 2 | 4 | 8 | 16  # the flagged number's drift is acknowledged: no bit
     code, _, _ = run(*command, "examples/manifests", "--space", "120000000000001")
-    assert code == 2  # globex: one add, its London line in sync
+    assert code == 2 | 4  # globex: one add, its London line below its minimum tier
 
 
 def test_unknown_space_filter_is_an_error() -> None:
@@ -76,7 +80,8 @@ def test_unknown_space_filter_is_an_error() -> None:
 def test_markdown_masked(tmp_path: Path) -> None:
     code, out, _ = run("plan", "examples/manifests", "--format", "markdown", "--mask-numbers")
     assert code == 0
-    assert out.startswith("### camsctl plan\n\n**Plan: 2 to add, 2 drifted, 1 unmanaged.**")
+    assert out.startswith("### camsctl plan\n\n**Plan: 2 to add, 2 drifted, 1 unmanaged, "
+                          "1 pending, 1 acknowledged.**")
     assert "+8613800001234" not in out and "+86138****1234" in out
 
 

@@ -21,7 +21,7 @@ def _at_repo_root(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_validate_examples_prints_one_line_summary() -> None:
     result = CliRunner().invoke(cli, ["validate", "examples/"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "2 files, 2 spaces, 5 numbers: valid\n"
+    assert result.stdout == "2 files, 2 spaces, 6 numbers: valid\n"
 
 
 def test_validate_counts_warnings_but_passes(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_installed_entry_points_validate(entry: list[str]) -> None:
     ok = subprocess.run([*entry, "validate", "examples"], capture_output=True, text=True,
                         env=env, check=False)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout == "2 files, 2 spaces, 5 numbers: valid\n"
+    assert ok.stdout == "2 files, 2 spaces, 6 numbers: valid\n"
     bad = subprocess.run([*entry, "validate", "tests/data/bad/unquoted-octal-id.yaml"],
                          capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 1

@@ -62,7 +62,9 @@ def _listed(value: str | tuple[str, ...] | None) -> str:
 
 
 def _drift(drift: Drift) -> str:
-    return f"{drift.field} is {_listed(drift.actual)}, declared {_listed(drift.expected)}"
+    at_least = "at least " if drift.field == "messaging_limit_tier" else ""
+    return f"{drift.field} is {_listed(drift.actual)}, declared " \
+        f"{at_least}{_listed(drift.expected)}"
 
 
 class GithubView:

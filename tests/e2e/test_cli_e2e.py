@@ -63,7 +63,7 @@ def test_plan_apply_plan_adds_each_missing_number_once_and_touches_nothing_else(
 
     first = camsctl.run(emulator, "plan", str(EXAMPLE_MANIFESTS), "--detailed-exitcode",
                         "--format", "json")
-    assert first.returncode == ADD | DRIFT | UNMANAGED, first.stderr
+    assert first.returncode == ADD | DRIFT | UNMANAGED | PENDING, first.stderr
     planned = plan_json(first)
     assert planned["summary"]["add"] == 2
     assert {(c["space"], c["phone"]) for c in planned["changes"]} == {
@@ -85,8 +85,10 @@ def test_plan_apply_plan_adds_each_missing_number_once_and_touches_nothing_else(
     # Drift and the unmanaged number are still reported, exactly as before: never changed.
     # The added numbers are new, so PENDING: pending, not drift (issue 14).
     assert replanned["drift"] == planned["drift"]
+    assert [p["phone"] for p in planned["pending"]] == ["+8613800002468"]
     assert [(p["phone"], p["status"]) for p in replanned["pending"]] == [
-        ("+390669881234", "PENDING"), ("+8613800001234", "PENDING")]
+        ("+390669881234", "PENDING"), ("+8613800001234", "PENDING"),
+        ("+8613800002468", "PENDING")]
     assert replanned["unmanaged"] == planned["unmanaged"]
 
     after = emulator.state()
@@ -262,7 +264,7 @@ def test_plan_without_detailed_exitcode_exits_0_whatever_it_finds(
     emulator = serve(EXAMPLE_STATE)
     planned = camsctl.run(emulator, "plan", str(EXAMPLE_MANIFESTS))
     assert planned.returncode == 0, planned.stderr
-    assert "Plan: 2 to add, 2 drifted, 1 unmanaged." in planned.stdout
+    assert "Plan: 2 to add, 2 drifted, 1 unmanaged, 1 pending, 1 acknowledged." in planned.stdout
 
 
 # --- confirmation ----------------------------------------------------------------------------
