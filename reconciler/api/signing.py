@@ -1,9 +1,12 @@
-"""Alibaba Cloud Signature V3 (``ACS3-HMAC-SHA256``), as pure functions.
+"""Alibaba Cloud Signature V3 (``ACS3-HMAC-SHA256``, and ``ACS3-HMAC-SM3`` to verify), as
+pure functions.
 
 This module owns canonicalisation and the signature itself, for both sides: the client signs
-with :func:`sign_request` and the emulator verifies with :func:`compute_signature` over what it
-received. Nothing here reads the clock, draws randomness or does I/O: time and nonce are
-arguments, so a signature is reproducible in tests and comparable with the official SDK's.
+with :func:`sign_request` (always SHA-256) and the emulator verifies with
+:func:`compute_signature` over what it received, in whichever V3 algorithm the request names
+(the vendor's SDKs can also sign with the SM3 hash). Nothing here reads the clock, draws
+randomness or does I/O: time and nonce are arguments, so a signature is reproducible in tests
+and comparable with the official SDK's.
 """
 
 from __future__ import annotations
@@ -19,7 +22,21 @@ from reconciler.api.credential_types import Credentials
 from reconciler.api.operations import API_VERSION
 
 ALGORITHM = "ACS3-HMAC-SHA256"
+SM3_ALGORITHM = "ACS3-HMAC-SM3"
+_DIGESTS = {ALGORITHM: "sha256", SM3_ALGORITHM: "sm3"}
+"""Each V3 algorithm and the hash it uses, named as ``hashlib`` (OpenSSL) names it."""
+V3_ALGORITHMS = frozenset(_DIGESTS)
 EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def algorithm_available(algorithm: str) -> bool:
+    """Whether this Python can compute ``algorithm``: SM3 comes from OpenSSL, which may lack it."""
+    return _DIGESTS.get(algorithm) in hashlib.algorithms_available
+
+
+def payload_hash(body: bytes, algorithm: str = ALGORITHM) -> str:
+    """Hex hash of a request body (``x-acs-content-sha256``, whatever the algorithm's hash)."""
+    return hashlib.new(_DIGESTS[algorithm], body).hexdigest()
 
 
 def percent_encode(value: str) -> str:
@@ -60,8 +77,14 @@ def compute_signature(
     signed_headers: Iterable[str],
     body_sha256: str,
     secret: str,
+    algorithm: str = ALGORITHM,
 ) -> str:
-    """Hex HMAC-SHA256 of the V3 string to sign; used by the signer and by the verifier."""
+    """Hex HMAC of the V3 string to sign; used by the signer and by the verifier.
+
+    ``algorithm`` picks the hash of the canonical request and of the HMAC alike (SHA-256 or
+    SM3); ``body_sha256`` is the body's hash in that same algorithm.
+    """
+    digest = _DIGESTS[algorithm]
     names = sorted(name.lower() for name in signed_headers)
     canonical_request = "\n".join(
         (
@@ -74,11 +97,9 @@ def compute_signature(
         )
     )
     string_to_sign = (
-        f"{ALGORITHM}\n{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
+        f"{algorithm}\n{hashlib.new(digest, canonical_request.encode('utf-8')).hexdigest()}"
     )
-    return hmac.new(
-        secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256
-    ).hexdigest()
+    return hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), digest).hexdigest()
 
 
 def format_date(when: datetime) -> str:
@@ -150,17 +171,18 @@ def sign_request(
 
 @dataclass(frozen=True)
 class Authorization:
-    """The parts of an ``Authorization: ACS3-HMAC-SHA256 ...`` header."""
+    """The parts of an ``Authorization: ACS3-HMAC-SHA256 ...`` (or ``ACS3-HMAC-SM3``) header."""
 
     access_key_id: str
     signed_headers: tuple[str, ...]
     signature: str
+    algorithm: str = ALGORITHM
 
 
 def parse_authorization(value: str) -> Authorization | None:
     """Parse a V3 Authorization header; None when it is not one (the verifier's concern)."""
     algorithm, _, rest = value.strip().partition(" ")
-    if algorithm != ALGORITHM:
+    if algorithm not in V3_ALGORITHMS:
         return None
     fields: dict[str, str] = {}
     for part in rest.split(","):
@@ -173,6 +195,7 @@ def parse_authorization(value: str) -> Authorization | None:
             access_key_id=fields["Credential"],
             signed_headers=tuple(h for h in fields["SignedHeaders"].split(";") if h),
             signature=fields["Signature"],
+            algorithm=algorithm,
         )
     except KeyError:
         return None

@@ -3,9 +3,10 @@
 This module owns the emulated service's behaviour, reached in-process through
 ``inprocess.py`` (an httpx transport, and a client wired to it) or on a socket through
 ``server.py``. Per request, in the
-service's order: the action must be one of the five; the V3 signature is verified (unknown
-key, malformed or stale ``x-acs-date``, wrong signature, reused nonce are refused with the
-service's codes); the per-AccessKey rate limit applies; then optional latency and seeded
+service's order: the action must be one of the five; the signature is verified (``auth.py``:
+V3 in SHA-256 or SM3, or RPC V1; unknown key, malformed or stale time, wrong signature are
+refused with the service's codes) and a reused nonce refused; the per-AccessKey rate limit
+applies; then optional latency and seeded
 faults; then the operation runs against the :class:`EmulatorState`.
 
 Choices where the service's behaviour is not documented (kept here, in one place):
@@ -33,21 +34,24 @@ Choices where the service's behaviour is not documented (kept here, in one place
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl
 
 from reconciler.api.models import JSONObject, JSONValue
-from reconciler.api.operations import API_VERSION, ASSUME_ROLE_WITH_OIDC, Operation
-from reconciler.api.signing import compute_signature, parse_authorization
+from reconciler.api.operations import ASSUME_ROLE_WITH_OIDC, Operation
+from reconciler.emulator.auth import (
+    MAX_CLOCK_SKEW_SECONDS,
+    Refusal,
+    request_parameters,
+    requested_action,
+    verify,
+)
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
 from reconciler.emulator.state import EmulatorState, dump_state
 from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
@@ -59,10 +63,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-MAX_CLOCK_SKEW_SECONDS = 15 * 60
 HOST_ID = "cams.emulator.localhost"
-SIGNED_REQUIRED = ("host", "x-acs-action", "x-acs-version", "x-acs-date",
-                   "x-acs-signature-nonce", "x-acs-content-sha256")
 
 
 class ConnectionDropped(Exception):
@@ -132,7 +133,7 @@ class TokenBucket:
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """An HTTP request as the operations see it: decoded query and lowercased headers."""
+    """An HTTP request as the operations see it: decoded parameters and lowercased headers."""
 
     method: str
     path: str
@@ -141,9 +142,10 @@ class ApiRequest:
     body: bytes
     client: str
 
-    @property
+    @cached_property  # read by the action, the signature and the operation: parsed once
     def params(self) -> dict[str, str]:
-        return dict(parse_qsl(self.raw_query, keep_blank_values=True))
+        """Query and form-body parameters (``auth.request_parameters``)."""
+        return request_parameters(self.raw_query, self.headers, self.body)
 
 
 _ANSWER_FAULTS = (Fault.LOST_ADD, Fault.NO_LIST)
@@ -273,27 +275,6 @@ class EmulatorApp:
         self.temporary_keys[key_id] = key
         return self._answer(200, {"RequestId": request_id, **body}, request_id)
 
-    def _secret(self, key_id: str, request: ApiRequest) -> str:
-        """The secret of ``key_id``; a temporary key also needs its valid security token."""
-        secret = self.state.access_keys.get(key_id)
-        if secret is not None:
-            return secret
-        temporary = self.temporary_keys.get(key_id)
-        if temporary is None:
-            raise ServiceFault(404, "InvalidAccessKeyId.NotFound",
-                               "Specified access key is not found.")
-        token = request.headers.get("x-acs-security-token")
-        if token is None:
-            raise ServiceFault(400, "MissingSecurityToken",
-                               "SecurityToken is mandatory for a temporary access key.")
-        if not hmac.compare_digest(token, temporary.security_token):
-            raise ServiceFault(400, "InvalidSecurityToken.MismatchWithAccessKey",
-                               "The security token does not match the access key.")
-        if self._wall_clock() >= temporary.expires:
-            raise ServiceFault(400, "InvalidSecurityToken.Expired",
-                               "Specified SecurityToken is expired.")
-        return temporary.secret
-
     def _control(self, request: ApiRequest, request_id: str
                  ) -> tuple[int, list[tuple[str, str]], bytes]:
         if request.method == "GET" and request.path == "/_emulator/stats":
@@ -305,14 +286,14 @@ class EmulatorApp:
                                   "/_emulator/state", "RequestId": request_id}, request_id)
 
     async def _api(self, request: ApiRequest) -> JSONObject:
-        action = request.headers.get("x-acs-action", "")
+        action = requested_action(request)
         if request.path != "/" or request.method not in ("POST", "GET"):
             raise ServiceFault(404, "InvalidAction.NotFound",
                                "Specified api is not found, please check your url and method.")
         if action not in self._operations:
             self.stats.rejected["InvalidAction.NotFound"] += 1
             raise ServiceFault(404, "InvalidAction.NotFound",
-                               f"Specified api {action or '(no x-acs-action)'} is not found, "
+                               f"Specified api {action or '(no action)'} is not found, "
                                "please check your url and method.")
         self.stats.calls[action] += 1
         try:
@@ -362,44 +343,14 @@ class EmulatorApp:
     # -- signature verification ------------------------------------------------------------
 
     def _verify(self, request: ApiRequest) -> str:
-        """Check the V3 signature as the service does; return the AccessKeyId."""
-        incomplete = ServiceFault(400, "IncompleteSignature",
-                                  "The request signature does not conform to Aliyun standards.")
-        auth = parse_authorization(request.headers.get("authorization", ""))
-        if auth is None:
-            raise incomplete
-        secret = self._secret(auth.access_key_id, request)
-        signed = {name.lower() for name in auth.signed_headers}
-        present_acs = {name for name in request.headers if name.startswith("x-acs-")}
-        if not set(SIGNED_REQUIRED) <= signed or not present_acs <= signed \
-                or not signed <= set(request.headers):
-            raise incomplete
-        if request.headers["x-acs-version"] != API_VERSION:
-            raise ServiceFault(400, "InvalidVersion",
-                               "Specified parameter Version is not valid.")
-        try:
-            sent_at = datetime.strptime(request.headers["x-acs-date"], "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            raise ServiceFault(400, "InvalidTimeStamp.Format", "Specified time stamp or date "
-                               "value is not well formatted.") from None
+        """Check the signature (any scheme, ``auth.py``) and the nonce; return the AccessKeyId."""
         now = self._wall_clock()
-        if abs(now - sent_at.replace(tzinfo=UTC).timestamp()) > MAX_CLOCK_SKEW_SECONDS:
-            raise ServiceFault(400, "InvalidTimeStamp.Expired",
-                               "Specified time stamp or date value is expired.")
-        expected = compute_signature(
-            method=request.method,
-            path=request.path,
-            query=parse_qsl(request.raw_query, keep_blank_values=True),
-            headers=request.headers,
-            signed_headers=signed,
-            body_sha256=hashlib.sha256(request.body).hexdigest(),
-            secret=secret,
-        )
-        if not hmac.compare_digest(expected, auth.signature.lower()):
-            raise ServiceFault(400, "SignatureDoesNotMatch",
-                               "Specified signature does not match our calculation.")
-        self._use_nonce(auth.access_key_id, request.headers["x-acs-signature-nonce"], now)
-        return auth.access_key_id
+        try:
+            verified = verify(request, self.state.access_keys, self.temporary_keys, now)
+        except Refusal as refusal:
+            raise ServiceFault(refusal.status, refusal.code, refusal.message) from None
+        self._use_nonce(verified.access_key_id, verified.nonce, now)
+        return verified.access_key_id
 
     def _use_nonce(self, key_id: str, nonce: str, now: float) -> None:
         seen = self._nonces.setdefault(key_id, OrderedDict())
