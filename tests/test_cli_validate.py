@@ -80,6 +80,7 @@ def test_fifos_and_link_loops_in_a_folder_are_skipped_with_a_note(tmp_path: Path
     (folder / "globex.yaml").write_bytes((repo / "examples/manifests/globex.yaml").read_bytes())
     os.mkfifo(folder / "fifo.yaml")  # reading it would block for ever
     (folder / "loop.yaml").symlink_to("loop.yaml")
+    (folder / "zero.yaml").symlink_to("/dev/zero")  # reading it would never end
     # A subprocess with a deadline: a hang fails the test instead of stalling the suite.
     done = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(folder)],
                           capture_output=True, text=True, timeout=30, check=False)
@@ -87,20 +88,24 @@ def test_fifos_and_link_loops_in_a_folder_are_skipped_with_a_note(tmp_path: Path
     assert done.stdout == "1 file, 1 space, 2 numbers: valid\n"
     assert f"{folder}/fifo.yaml: note: skipped: not a regular file (a FIFO)" in done.stderr
     assert f"{folder}/loop.yaml: note: skipped: cannot be read" in done.stderr
+    assert f"{folder}/zero.yaml: note: skipped: not a regular file (a device)" in done.stderr
 
 
-@pytest.mark.parametrize("kind", ["fifo", "loop"])
+@pytest.mark.parametrize("kind", ["fifo", "loop", "device"])
 def test_a_named_fifo_or_link_loop_is_one_clear_error(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "m.yaml"
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
     else:
         path.symlink_to("m.yaml")
     done = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(path)],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 1
     assert done.stderr.startswith(f"{path}: error: ")
-    assert "FIFO" in done.stderr if kind == "fifo" else "symbolic links" in done.stderr
+    assert {"fifo": "FIFO", "loop": "symbolic links", "device": "not a regular file"}[kind] \
+        in done.stderr
     assert "Traceback" not in done.stderr
 
 

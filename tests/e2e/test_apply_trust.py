@@ -196,17 +196,21 @@ def test_a_saved_plan_needs_the_manifests(serve: EmulatorFactory, camsctl: Camsc
     assert emulator.adds_sent() == 2
 
 
-@pytest.mark.parametrize("kind", ["fifo", "over-64-mib", "directory", "missing", "binary"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "over-64-mib", "directory", "missing",
+                                  "binary"])
 def test_a_plan_file_that_is_not_a_plan_is_one_clear_error(
         kind: str, serve: EmulatorFactory, camsctl: Camsctl, tmp_path: Path) -> None:
     state, manifests = _two_spaces(tmp_path)
     emulator = serve(state)
     path = camsctl.workdir / "plan.json"
-    complaint = {"fifo": "not a regular file", "over-64-mib": "the limit is 67,108,864 bytes",
+    complaint = {"fifo": "not a regular file (a FIFO)", "device": "not a regular file (a device)",
+                 "over-64-mib": "the limit is 67,108,864 bytes",
                  "directory": "plan.json", "missing": "No such file",
                  "binary": "not UTF-8"}[kind]
     if kind == "fifo":
         os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
     elif kind == "over-64-mib":
         with path.open("wb") as sparse:
             sparse.truncate(64 * 1024 * 1024 + 1)
