@@ -67,23 +67,30 @@ def emulator() -> None:
               help="Seed of the fault draws: the same calls meet the same faults.")
 @click.option("--persist", is_flag=True,
               help="Write every added number back to the state file (atomically).")
+@click.option("--connect-after", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Lifecycle: a number added through the API becomes CONNECTED (name "
+                   "APPROVED) this long after its add. Default: the state file's "
+                   "lifecycle.connect_after, else never (it stays PENDING).")
 @click.option("--idle-timeout", default=DEFAULT_IDLE_TIMEOUT, show_default=True,
               type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Close a connection that waits this long for its next request.")
 def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
           fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
           fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
-          persist: bool, idle_timeout: float) -> None:
+          persist: bool, connect_after: float | None, idle_timeout: float) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
 
     \b
     GET /_emulator/stats   calls per action, throttled and faulted counts
     GET /_emulator/state   the current state, in the state-file format (secrets as ***)
+    POST /_emulator/reset  back to the state it started with
     """
     try:
         state = load_state(state_file)
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from None
+    if connect_after is not None:
+        state.connect_after = connect_after
     try:
         faults = FaultPlan(throttle=fault_throttle, server=fault_server, drop=fault_drop,
                            lost_add=fault_lost_add, no_list=fault_no_list, seed=seed)
