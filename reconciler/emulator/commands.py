@@ -1,8 +1,9 @@
-"""The ``camsctl emulator`` command group: run the CAMS emulator on a socket.
+"""The ``camsctl emulator`` command group: run the CAMS emulator on a socket, forget kept state.
 
 This module owns the emulator's command line only: it turns flags into an :class:`EmulatorApp`
 and an :class:`EmulatorServer`, prints where it listens, and turns setup failures (a bad state
-file, a port in use) into one clear line and exit status 1.
+file, a port in use) into one clear line and exit status 1. ``reset`` removes what
+``camsctl --emulator FILE`` keeps between commands (``persistence.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import click
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.faults import FaultPlan
+from reconciler.emulator.persistence import DEFAULT_FOLDER, KeptStateError, kept_path
+from reconciler.emulator.persistence import reset as reset_kept
 from reconciler.emulator.server import DEFAULT_IDLE_TIMEOUT, EmulatorServer
-from reconciler.emulator.state import StateFileError, load_state, write_state
+from reconciler.emulator.state import StateFileError, StateNotKept, load_state, write_state
+from reconciler.journal import DEFAULT_JOURNAL
 
 _RATE = click.FloatRange(0.0, 1.0)
 
@@ -120,3 +124,44 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+@emulator.command("reset")
+@click.argument("state_file", required=False, metavar="[STATE_FILE]",
+                type=click.Path(path_type=Path))
+@click.option("--emulator", "emulator_file", metavar="FILE", type=click.Path(path_type=Path),
+              help="The state file of `camsctl --emulator FILE` (the same as STATE_FILE).")
+@click.pass_context
+def reset(ctx: click.Context, state_file: Path | None, emulator_file: Path | None) -> None:
+    """Forget what `camsctl --emulator FILE` kept in this folder: the next command starts
+    again from FILE. With no FILE, forget every state kept in this folder.
+
+    \b
+    camsctl emulator reset examples/live-state.yaml
+    camsctl --emulator examples/live-state.yaml emulator reset
+    """
+    root = ctx.find_root().params.get("emulator")  # `camsctl --emulator FILE emulator reset`
+    named = [path for path in (state_file, emulator_file, root) if isinstance(path, Path)]
+    if len({path.resolve() for path in named}) > 1:
+        raise click.UsageError("name one state file: " + ", ".join(map(str, named)))
+    target = named[0] if named else None
+    try:
+        removed = reset_kept(target)
+    except (KeptStateError, StateNotKept) as exc:
+        raise click.ClickException(str(exc)) from None
+    if target is not None and removed:
+        click.echo(f"Removed {removed[0]}: the next `--emulator {target}` command starts "
+                   f"again from {target}.")
+    elif target is not None:
+        click.echo(f"Nothing to reset: no state is kept for {target} in this folder "
+                   f"({kept_path(target)} does not exist).")
+    else:
+        click.echo(f"Removed {len(removed)} kept state(s) from {DEFAULT_FOLDER}"
+                   + (": the next `--emulator` commands here start again from their state "
+                      "files." if removed else "."))
+    if removed and DEFAULT_JOURNAL.exists():
+        # The journal is apply's record, not the emulator's: kept, and its effect explained.
+        click.echo(f"Note: the journal {DEFAULT_JOURNAL} records adds sent to the emulator: "
+                   "an apply within --visibility-window of them waits for them to be listed "
+                   "rather than sending them again. Remove the journal as well to start "
+                   "entirely afresh.")

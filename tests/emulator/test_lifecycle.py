@@ -24,6 +24,7 @@ import pytest
 from reconciler.api.models import ListedNumber
 from reconciler.emulator import EmulatorApp, open_emulated_client
 from reconciler.emulator.lifecycle import CONNECTED, advance
+from reconciler.emulator.persistence import StateKeeper
 from reconciler.emulator.state import (
     StateFileError,
     dump_state,
@@ -132,6 +133,27 @@ def test_a_status_changed_meanwhile_is_left_alone() -> None:
     assert advance(state, START + 5) == 0
     assert state.spaces[SPACE].numbers[0]["Status"] == "FLAGGED"
     assert state.pending == {}
+
+
+def test_the_add_time_survives_a_restart_from_the_kept_state(tmp_path: Path) -> None:
+    """Persistence: the add's time is kept, so a later command sees the number connect."""
+    source = tmp_path / "state.yaml"
+    write_state(source, parse_state(account({"connect_after": 60})))
+    folder = tmp_path / ".camsctl" / "emulator"
+    clock = Clock()
+    keeper = StateKeeper(source, folder)
+    add(EmulatorApp(keeper.open(), wall_clock=clock.wall, on_change=keeper.save), clock)
+
+    clock.now = START + 59
+    again = StateKeeper(source, folder)
+    app = EmulatorApp(again.open(), wall_clock=clock.wall, on_change=again.save)
+    assert listed(app, clock)["8613800001234"].status == "PENDING"
+    clock.now = START + 61
+    assert listed(app, clock)["8613800001234"].status == "CONNECTED"
+    # The connection was kept too: a third start sees it with nothing pending.
+    third = StateKeeper(source, folder).open()
+    assert third.pending == {}
+    assert [n["Status"] for n in third.spaces[SPACE].numbers] == ["PENDING", "CONNECTED"]
 
 
 @pytest.mark.parametrize(("lifecycle", "message"), [
