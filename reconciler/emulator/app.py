@@ -235,7 +235,7 @@ class EmulatorApp:
     async def handle(self, request: ApiRequest) -> tuple[int, list[tuple[str, str]], bytes]:
         """Answer one request; raises ConnectionDropped when the answer must be lost."""
         request_id = str(uuid.uuid4()).upper()
-        self._advance_lifecycle()
+        self.advance_lifecycle()
         if request.path.startswith("/_emulator/"):
             return self._control(request, request_id)
         if "x-acs-action" not in request.headers \
@@ -343,7 +343,8 @@ class EmulatorApp:
             return str(exc)
         return None
 
-    def _advance_lifecycle(self) -> None:
+    def advance_lifecycle(self) -> None:
+        """Connect the numbers whose time has come (each request does it first)."""
         if advance(self.state, self._wall_clock()):
             # If it cannot be kept, the kept copy still holds each add's time and catches up.
             self._keep()
