@@ -100,6 +100,27 @@ def test_loaded_by_its_entry_point(request):
 '''
 
 
+README_GLUE = '''
+import phonenumbers
+from alibabacloud_cams20200606 import models
+
+
+def my_onboarding_script(client, space, phone):
+    """What the README's example stands for: the user's own code."""
+    number = phonenumbers.parse(phone)
+    client.add_chatapp_phone_number(models.AddChatappPhoneNumberRequest(
+        cust_space_id=space, cc=str(number.country_code),
+        phone_number=str(number.national_number), verified_name="Acme"))
+'''
+
+
+def _readme_example() -> str:
+    """The README's example of a user's test (the Python block of the fixture's section)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### In your own tests: the `cams_emulator` fixture"):]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
 def _declared_entry_point() -> str:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return str(project["entry-points"]["pytest11"]["camsctl"])
@@ -139,9 +160,10 @@ def test_a_users_project_gets_the_fixture(tmp_path: Path) -> None:
     (project / "tests").mkdir(parents=True)
     (project / "pytest.ini").write_text("[pytest]\n")
     (project / "tests" / "test_onboarding.py").write_text(textwrap.dedent(USER_TEST))
+    (project / "tests" / "test_readme.py").write_text(README_GLUE + _readme_example())
     done = _pytest([], project, _environment(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 passed" in done.stdout
+    assert "8 passed" in done.stdout
 
 
 def test_this_repositorys_tests_run_with_the_plugin_loaded(tmp_path: Path) -> None:
