@@ -212,10 +212,10 @@ class StateKeeper:
         fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
                                          suffix=".tmp")
         try:
+            # No fsync: the rename alone means readers see a whole file, and each add rewrites
+            # the whole state. A power cut may tear it, which the next command then reports.
             with os.fdopen(fd, "wb") as handle:
                 handle.write(raw)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temporary, self.path)  # replaces a symbolic link, never its target
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
