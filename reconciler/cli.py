@@ -27,6 +27,7 @@ from reconciler import __version__, workflow
 from reconciler.api import CamsError
 from reconciler.diagnostics import Severity
 from reconciler.emulator.commands import emulator
+from reconciler.emulator.persistence import DEFAULT_FOLDER as EMULATOR_FOLDER
 from reconciler.gitbase import GitBaseError, load_at
 from reconciler.importer import import_notes, render_manifest, schema_reference
 from reconciler.journal import DEFAULT_JOURNAL, JournalError
@@ -70,7 +71,9 @@ class GlobalOptions:
 @click.option("--parallelism", type=click.IntRange(min=1), default=8, show_default=True,
               help="Calls under way at once (a call keeps its slot through its retries).")
 @click.option("--emulator", "emulator", metavar="STATE_FILE", type=click.Path(path_type=Path),
-              help="Talk to an in-process emulator seeded from STATE_FILE; no credentials needed.")
+              help="Talk to an in-process emulator seeded from STATE_FILE; no credentials "
+                   "needed. Its changes are kept in .camsctl/emulator/ for the next command "
+                   "here (`camsctl emulator reset` forgets them).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               metavar="SECONDS", help="Give up on an answer that takes longer than this.")
 @click.option("--no-color", is_flag=True, help="Never colour the output.")
@@ -90,7 +93,7 @@ def cli(ctx: click.Context, endpoint: str | None, region: str, profile: str | No
     ctx.obj = GlobalOptions(
         connection=workflow.Connection(endpoint=endpoint, region=region, profile=profile,
                                        qps=qps, parallelism=parallelism, emulator=emulator,
-                                       timeout=timeout),
+                                       timeout=timeout, emulator_folder=EMULATOR_FOLDER),
         color=not no_color, verbose=verbose)
 
 

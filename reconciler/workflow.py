@@ -20,7 +20,8 @@ from pathlib import Path
 
 from reconciler.api import CamsClient, open_client
 from reconciler.apply import Stop, apply_adds, rereads_within
-from reconciler.emulator import open_emulated_client
+from reconciler.emulator import EmulatorApp, open_emulated_client
+from reconciler.emulator.inprocess import kept_app
 from reconciler.journal import Journal, adds_in_doubt, possibly_applied, read_journal
 from reconciler.live import Live, LiveSpace
 from reconciler.lock import ApplyLock
@@ -58,6 +59,9 @@ class Connection:
     emulator: Path | None = None
     """A state file: talk to an in-process emulator seeded from it instead of the cloud."""
     timeout: float = 30.0
+    emulator_folder: Path | None = None
+    """Where the emulator keeps its state between runs (the CLI: ``.camsctl/emulator``);
+    None: not kept, every run starts from the state file."""
 
 
 class Listener:
@@ -87,10 +91,13 @@ class Session:
 @asynccontextmanager
 async def connect(connection: Connection, listener: Listener) -> AsyncIterator[Session]:
     """An authenticated session; on the way out, a note if the service throttled us."""
+    emulator: Path | EmulatorApp | None = connection.emulator
+    if connection.emulator is not None and connection.emulator_folder is not None:
+        emulator = kept_app(connection.emulator, connection.emulator_folder, listener.note)
     opened = open_emulated_client(
-        connection.emulator, qps=connection.qps, parallelism=connection.parallelism,
+        emulator, qps=connection.qps, parallelism=connection.parallelism,
         timeout=connection.timeout,
-    ) if connection.emulator is not None else open_client(
+    ) if emulator is not None else open_client(
         endpoint=connection.endpoint, region=connection.region, profile=connection.profile,
         qps=connection.qps, parallelism=connection.parallelism, timeout=connection.timeout)
     async with opened as client:

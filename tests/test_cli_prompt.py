@@ -16,11 +16,13 @@ def _apply_on_terminal(repo: Path, tmp_path: Path, answer: str) -> tuple[int, st
     primary, secondary = pty.openpty()
     env = {**os.environ, "NO_COLOR": "1", "HOME": str(tmp_path)}
     env.pop("GITHUB_STEP_SUMMARY", None)
+    # In a folder of the test's own: what `--emulator` keeps there never reaches another test.
+    (tmp_path / "examples").symlink_to(repo / "examples")
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "--no-color", "--emulator",
          "examples/live-state.yaml", "apply", "examples/manifests",
          "--journal", str(tmp_path / "journal.jsonl")],
-        cwd=repo, stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, env=env)
+        cwd=tmp_path, stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, env=env)
     os.close(secondary)
     seen = b""
     try:

@@ -25,6 +25,9 @@ Choices where the service's behaviour is not documented (kept here, in one place
   ``CustSpaceId`` is required by every operation here (the client always sends it);
 * ``IsvCode`` and ``Status`` filters: ``Status`` filters the list, ``IsvCode`` is accepted and
   not checked;
+* the lifecycle (``lifecycle.py``): a number added through the API is PENDING until
+  ``connect_after`` seconds after its add, then CONNECTED; checked at each request;
+* ``POST /_emulator/reset`` goes back to the state the app started with (:meth:`reset`);
 * STS ``AssumeRoleWithOIDC`` (``sts.py``) is answered by the same app when the query says
   ``Action=AssumeRoleWithOIDC``; its temporary keys need their ``x-acs-security-token``
   (HTTP 400 ``MissingSecurityToken``, ``InvalidSecurityToken.MismatchWithAccessKey``,
@@ -53,7 +56,8 @@ from reconciler.emulator.auth import (
     verify,
 )
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
-from reconciler.emulator.state import EmulatorState, dump_state
+from reconciler.emulator.lifecycle import advance
+from reconciler.emulator.state import EmulatorState, StateNotKept, dump_state
 from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
 
 # ASGI's message dicts are untyped by specification; ``Any`` stays inside this file's
@@ -169,6 +173,7 @@ class EmulatorApp:
         on_change: Callable[[EmulatorState], None] | None = None,
     ) -> None:
         self.state = state
+        self._started_with = state.copy()  # what reset() goes back to
         self.qps = qps
         self.latency = latency_ms / 1000.0
         # Eventual consistency: an added number is listed only this long after its add.
@@ -232,6 +237,7 @@ class EmulatorApp:
     async def handle(self, request: ApiRequest) -> tuple[int, list[tuple[str, str]], bytes]:
         """Answer one request; raises ConnectionDropped when the answer must be lost."""
         request_id = str(uuid.uuid4()).upper()
+        self.advance_lifecycle()
         if request.path.startswith("/_emulator/"):
             return self._control(request, request_id)
         if "x-acs-action" not in request.headers \
@@ -282,8 +288,47 @@ class EmulatorApp:
         if request.method == "GET" and request.path == "/_emulator/state":
             # Never the secrets: anyone who reaches the port may ask.
             return self._answer(200, dump_state(self.state, redact=True), request_id)
-        return self._answer(404, {"Code": "NotFound", "Message": "GET /_emulator/stats or "
-                                  "/_emulator/state", "RequestId": request_id}, request_id)
+        if request.method == "POST" and request.path == "/_emulator/reset":
+            self.reset()
+            return self._answer(200, {"Code": "OK", "Message": "The emulator is back to the "
+                                      "state it started with.", "RequestId": request_id},
+                                request_id)
+        return self._answer(404, {"Code": "NotFound", "Message": "GET /_emulator/stats, GET "
+                                  "/_emulator/state or POST /_emulator/reset",
+                                  "RequestId": request_id}, request_id)
+
+    def reset(self, state: EmulatorState | None = None) -> None:
+        """Go back to the state the app started with; with ``state``, to that one (which
+        becomes the state reset goes back to from then on).
+
+        The account (spaces, numbers, keys, lifecycle) and the stats start again, and so do
+        eventual-consistency delays and the fault draws (from their seed). What belongs to
+        clients stays: STS keys handed out, nonces used, rate-limit buckets. ``state`` is
+        replaced, not changed in place.
+        """
+        if state is not None:
+            self._started_with = state.copy()
+        self.state = self._started_with.copy()
+        self._visible_at.clear()
+        self.stats = Stats()
+        self.faults = FaultInjector(self.faults.plan)
+        self._keep()
+
+    def _keep(self) -> str | None:
+        """Hand the changed state to ``on_change``; the reason if it could not be kept."""
+        if self._on_change is None:
+            return None
+        try:
+            self._on_change(self.state)
+        except (OSError, StateNotKept) as exc:
+            return str(exc)
+        return None
+
+    def advance_lifecycle(self) -> None:
+        """Connect the numbers whose time has come (each request does it first)."""
+        if advance(self.state, self._wall_clock()):
+            # If it cannot be kept, the kept copy still holds each add's time and catches up.
+            self._keep()
 
     async def _api(self, request: ApiRequest) -> JSONObject:
         action = requested_action(request)
@@ -422,16 +467,24 @@ class EmulatorApp:
         if self.state.find_number(digits) is not None:
             raise ServiceFault(400, self.exists_code, f"The phone number {digits} "
                                "already exists in a WhatsApp Business Account.")
-        self.state.spaces[space_id].numbers.append({
+        number: JSONObject = {
             "PhoneNumber": digits,
             "VerifiedName": params["VerifiedName"].strip(),
             "Status": "PENDING",
             "NameStatus": "PENDING_REVIEW",
             "QualityRating": "UNKNOWN",
-        })
+        }
+        numbers = self.state.spaces[space_id].numbers
+        numbers.append(number)
+        self.state.pending[digits] = self._wall_clock()
+        problem = self._keep()
+        if problem is not None:  # not kept: undone, and the client told so
+            numbers.remove(number)
+            del self.state.pending[digits]
+            raise ServiceFault(500, "InternalError", "The request processing has failed due "
+                               f"to some unknown error: the emulator could not keep its state "
+                               f"({problem}).")
         if self.visibility_delay > 0:
             self._visible_at[digits] = self._monotonic() + self.visibility_delay
-        if self._on_change is not None:
-            self._on_change(self.state)
         return {"Code": "OK", "Message": "SUCCESS", "Success": True}
 

@@ -1,8 +1,9 @@
-"""The ``camsctl emulator`` command group: run the CAMS emulator on a socket.
+"""The ``camsctl emulator`` command group: run the CAMS emulator on a socket, forget kept state.
 
 This module owns the emulator's command line only: it turns flags into an :class:`EmulatorApp`
 and an :class:`EmulatorServer`, prints where it listens, and turns setup failures (a bad state
-file, a port in use) into one clear line and exit status 1.
+file, a port in use) into one clear line and exit status 1. ``reset`` removes what
+``camsctl --emulator FILE`` keeps between commands (``persistence.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import click
 
 from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.faults import FaultPlan
+from reconciler.emulator.persistence import DEFAULT_FOLDER, KeptStateError, kept_path
+from reconciler.emulator.persistence import reset as reset_kept
 from reconciler.emulator.server import DEFAULT_IDLE_TIMEOUT, EmulatorServer
-from reconciler.emulator.state import StateFileError, load_state, write_state
+from reconciler.emulator.state import StateFileError, StateNotKept, load_state, write_state
+from reconciler.journal import DEFAULT_JOURNAL
 
 _RATE = click.FloatRange(0.0, 1.0)
 
@@ -67,23 +71,30 @@ def emulator() -> None:
               help="Seed of the fault draws: the same calls meet the same faults.")
 @click.option("--persist", is_flag=True,
               help="Write every added number back to the state file (atomically).")
+@click.option("--connect-after", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Lifecycle: a number added through the API becomes CONNECTED (name "
+                   "APPROVED) this long after its add. Default: the state file's "
+                   "lifecycle.connect_after, else never (it stays PENDING).")
 @click.option("--idle-timeout", default=DEFAULT_IDLE_TIMEOUT, show_default=True,
               type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Close a connection that waits this long for its next request.")
 def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
           fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
           fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
-          persist: bool, idle_timeout: float) -> None:
+          persist: bool, connect_after: float | None, idle_timeout: float) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
 
     \b
     GET /_emulator/stats   calls per action, throttled and faulted counts
     GET /_emulator/state   the current state, in the state-file format (secrets as ***)
+    POST /_emulator/reset  back to the state it started with
     """
     try:
         state = load_state(state_file)
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from None
+    if connect_after is not None:
+        state.connect_after = connect_after
     try:
         faults = FaultPlan(throttle=fault_throttle, server=fault_server, drop=fault_drop,
                            lost_add=fault_lost_add, no_list=fault_no_list, seed=seed)
@@ -113,3 +124,44 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+@emulator.command("reset")
+@click.argument("state_file", required=False, metavar="[STATE_FILE]",
+                type=click.Path(path_type=Path))
+@click.option("--emulator", "emulator_file", metavar="FILE", type=click.Path(path_type=Path),
+              help="The state file of `camsctl --emulator FILE` (the same as STATE_FILE).")
+@click.pass_context
+def reset(ctx: click.Context, state_file: Path | None, emulator_file: Path | None) -> None:
+    """Forget what `camsctl --emulator FILE` kept in this folder: the next command starts
+    again from FILE. With no FILE, forget every state kept in this folder.
+
+    \b
+    camsctl emulator reset examples/live-state.yaml
+    camsctl --emulator examples/live-state.yaml emulator reset
+    """
+    root = ctx.find_root().params.get("emulator")  # `camsctl --emulator FILE emulator reset`
+    named = [path for path in (state_file, emulator_file, root) if isinstance(path, Path)]
+    if len({path.resolve() for path in named}) > 1:
+        raise click.UsageError("name one state file: " + ", ".join(map(str, named)))
+    target = named[0] if named else None
+    try:
+        removed = reset_kept(target)
+    except (KeptStateError, StateNotKept) as exc:
+        raise click.ClickException(str(exc)) from None
+    if target is not None and removed:
+        click.echo(f"Removed {removed[0]}: the next `--emulator {target}` command starts "
+                   f"again from {target}.")
+    elif target is not None:
+        click.echo(f"Nothing to reset: no state is kept for {target} in this folder "
+                   f"({kept_path(target)} does not exist).")
+    else:
+        click.echo(f"Removed {len(removed)} kept state(s) from {DEFAULT_FOLDER}"
+                   + (": the next `--emulator` commands here start again from their state "
+                      "files." if removed else "."))
+    if removed and DEFAULT_JOURNAL.exists():
+        # The journal is apply's record, not the emulator's: kept, and its effect explained.
+        click.echo(f"Note: the journal {DEFAULT_JOURNAL} records adds sent to the emulator: "
+                   "an apply within --visibility-window of them waits for them to be listed "
+                   "rather than sending them again. Remove the journal as well to start "
+                   "entirely afresh.")

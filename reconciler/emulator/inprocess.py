@@ -8,7 +8,7 @@ of the emulator, so the wiring lives on this side of the one-way dependency.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Unpack
@@ -19,6 +19,7 @@ from reconciler.api.client import CamsClient, ClientOptions, open_client
 from reconciler.api.credential_types import Credentials, StaticCredentials
 from reconciler.api.errors import ConfigurationError
 from reconciler.emulator.app import ConnectionDropped, EmulatorApp
+from reconciler.emulator.persistence import StateKeeper
 from reconciler.emulator.state import EmulatorState, StateFileError, load_state
 
 EMULATED_ENDPOINT = "http://localhost"
@@ -58,6 +59,21 @@ def _app(emulator: Path | EmulatorState | EmulatorApp) -> EmulatorApp:
         # A client that cannot be set up: one error of the API's tree, like a bad endpoint,
         # so callers (the CLI) report it as one line without knowing the emulator's errors.
         raise ConfigurationError(str(exc)) from None
+
+
+def kept_app(state_file: Path, folder: Path,
+             note: Callable[[str], None] = lambda _: None) -> EmulatorApp:
+    """An app that starts from the state kept for ``state_file`` in ``folder`` (or from the
+    file) and keeps every change there: what ``camsctl --emulator FILE`` talks to.
+
+    ``note`` hears why a kept state was set aside (the state file changed since).
+    """
+    keeper = StateKeeper(state_file, folder)
+    try:
+        state = keeper.open(note)
+    except StateFileError as exc:
+        raise ConfigurationError(str(exc)) from None
+    return EmulatorApp(state, on_change=keeper.save)
 
 
 def _first_key(state: EmulatorState) -> Credentials:

@@ -104,6 +104,8 @@ class EmulatorServer:
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.max_connections = max_connections or default_max_connections()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The event loop it serves in, once started: other threads call the app there."""
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # every connection, served or refused
@@ -123,6 +125,7 @@ class EmulatorServer:
     async def start(self) -> None:
         """Bind and listen; afterwards ``port`` is the bound port. Raises OSError if taken."""
         listener = await _listen(self.host, self.port)
+        self.loop = asyncio.get_running_loop()
         self.port = int(listener.getsockname()[1])
         self._listener = listener
         self._accepting = asyncio.get_running_loop().create_task(self._accept(listener))

@@ -8,6 +8,9 @@ This module owns reading, validating and writing the state file described in SPE
         waba: {Id, Name, AccountReviewStatus, ...}    QueryChatappBindWaba Data; absent = none
         numbers: [{PhoneNumber, VerifiedName, Status, NameStatus, QualityRating, ...}]
         profiles: {"<PhoneNumber>": {About, Email, Websites, ...}}
+    lifecycle:                            optional (see ``lifecycle.py``)
+      connect_after: <seconds>            a new number connects this long after its add
+      pending: {"<PhoneNumber>": "<ISO 8601 time of its add>"}   kept by the emulator
 
 Reading is bounded as for manifests, with the same code: a regular file only (never a FIFO or
 a device) of bounded size (``safefile.read_regular``), UTF-8, then the manifests' YAML reader,
@@ -26,7 +29,7 @@ import math
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
@@ -65,6 +68,11 @@ TEXT_LIST_FIELDS = frozenset({"Websites"})
 
 class StateFileError(ValueError):
     """The state file cannot be read or does not follow the format."""
+
+
+class StateNotKept(Exception):
+    """A changed state could not be stored where it is kept (an ``on_change`` of the app
+    raises it); the message says why, for a user."""
 
 
 class _Invalid(Exception):
@@ -180,6 +188,27 @@ class EmulatorState:
     spaces: dict[str, SpaceState]
     access_keys_given: bool = True  # whether the file listed keys (dump them back only then)
     oidc_roles: tuple[OidcRole, ...] = ()  # roles STS AssumeRoleWithOIDC may assume
+    connect_after: float | None = None
+    """Seconds after its add a new number becomes CONNECTED; None: it stays PENDING."""
+    pending: dict[str, float] = field(default_factory=dict)
+    """Numbers added through the API and not connected yet: PhoneNumber -> time of the add
+    (seconds since the epoch), what the lifecycle needs to connect them, even after a
+    restart from a kept copy."""
+
+    def copy(self) -> EmulatorState:
+        """A copy that later adds and status changes of this state do not reach.
+
+        Numbers are copied one by one (the lifecycle changes them in place); the values
+        inside them, WABAs and profiles are only ever replaced whole, so they are shared.
+        """
+        return EmulatorState(
+            access_keys=dict(self.access_keys),
+            spaces={space_id: SpaceState(waba=space.waba,
+                                         numbers=[dict(n) for n in space.numbers],
+                                         profiles=dict(space.profiles))
+                    for space_id, space in self.spaces.items()},
+            access_keys_given=self.access_keys_given, oidc_roles=self.oidc_roles,
+            connect_after=self.connect_after, pending=dict(self.pending))
 
     def find_number(self, digits: str) -> str | None:
         """The space holding ``digits``, if any (a number lives in one WABA only)."""
@@ -210,10 +239,10 @@ def parse_state(document: object, source: str = "state", *,
 
 def _state(document: object) -> EmulatorState:
     root = _mapping({} if document is None else document, ())
-    unknown = sorted(set(root) - {"access_keys", "spaces", "oidc"})
+    unknown = sorted(set(root) - {"access_keys", "spaces", "oidc", "lifecycle"})
     if unknown:
         raise _Invalid((), f"unknown top-level key(s) {', '.join(unknown)} "
-                       "(expected access_keys, spaces, oidc)", key=(unknown[0],))
+                       "(expected access_keys, spaces, oidc, lifecycle)", key=(unknown[0],))
     keys: dict[str, str] = {}
     raw_keys = root.get("access_keys")
     if raw_keys is not None:
@@ -240,9 +269,11 @@ def _state(document: object) -> EmulatorState:
                                f"number {digits} is in spaces {seen[digits]} and {space_id}; "
                                "a number lives in one space only")
             seen[digits] = space_id
+    connect_after, pending = _lifecycle(root.get("lifecycle"), seen)
     return EmulatorState(access_keys=keys, spaces=spaces,
                          access_keys_given=raw_keys is not None,
-                         oidc_roles=_oidc_roles(root.get("oidc")))
+                         oidc_roles=_oidc_roles(root.get("oidc")),
+                         connect_after=connect_after, pending=pending)
 
 
 def _space(value: object, path: ValuePath) -> SpaceState:
@@ -300,12 +331,53 @@ def _oidc_roles(raw: object) -> tuple[OidcRole, ...]:
     return tuple(roles)
 
 
-def load_state(path: Path) -> EmulatorState:
-    """Read a YAML or JSON state file (JSON is YAML, so one reader reads both)."""
+def _lifecycle(raw: object, numbers: dict[str, str]) -> tuple[float | None, dict[str, float]]:
+    """``lifecycle``: ``connect_after`` and ``pending`` (of ``numbers``, the state's own)."""
+    if raw is None:
+        return None, {}
+    lifecycle = _mapping(raw, ("lifecycle",))
+    for name in lifecycle:
+        if name not in ("connect_after", "pending"):
+            raise _Invalid(("lifecycle",), f"unknown key {name!r}; expected connect_after "
+                           "and pending", key=("lifecycle", name))
+    delay = lifecycle.get("connect_after")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float)
+                              or not math.isfinite(delay) or delay < 0):
+        raise _Invalid(("lifecycle", "connect_after"), "expected a number of seconds, 0 or "
+                       f"more (or null: never), not {delay!r}")
+    pending: dict[str, float] = {}
+    raw_pending = lifecycle.get("pending")
+    for phone, added in _mapping({} if raw_pending is None else raw_pending,
+                                 ("lifecycle", "pending")).items():
+        where = ("lifecycle", "pending", phone)
+        digits = phone.removeprefix("+")
+        if digits not in numbers:
+            raise _Invalid(where, f"no space has the number {phone}", key=where)
+        pending[digits] = _moment(added, where)
+    return (None if delay is None else float(delay)), pending
+
+
+def _moment(value: object, path: ValuePath) -> float:
+    """An ISO 8601 time with its offset (``2026-11-20T10:00:00Z``), as epoch seconds."""
+    if not isinstance(value, str):
+        raise _Invalid(path, f"expected an ISO 8601 time as text, not {value!r}"
+                       f"{_quote_hint(value)}")
     try:
-        raw = read_regular(path, "state file", MAX_STATE_BYTES)
-    except UnsafeFile as exc:
-        raise StateFileError(str(exc)) from None
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Invalid(path, f"{value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise _Invalid(path, f"{value!r} needs its offset from UTC (e.g. Z)")
+    return moment.timestamp()
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
+
+
+def state_document(path: Path, raw: bytes) -> LocatedDocument:
+    """The YAML (or JSON) document in the bytes ``raw`` read from ``path``."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -315,7 +387,22 @@ def load_state(path: Path) -> EmulatorState:
     if document is None:
         first = problems[0]
         raise StateFileError(f"{first.location}: {first.message}")
-    return parse_state(document.value, str(path), located=document)
+    return document
+
+
+def read_state_file(path: Path) -> tuple[EmulatorState, bytes]:
+    """A YAML or JSON state file's state, and the bytes it was read from."""
+    try:
+        raw = read_regular(path, "state file", MAX_STATE_BYTES)
+    except UnsafeFile as exc:
+        raise StateFileError(str(exc)) from None
+    document = state_document(path, raw)
+    return parse_state(document.value, str(path), located=document), raw
+
+
+def load_state(path: Path) -> EmulatorState:
+    """Read a YAML or JSON state file (JSON is YAML, so one reader reads both)."""
+    return read_state_file(path)[0]
 
 
 def dump_state(state: EmulatorState, *, redact: bool = False) -> JSONObject:
@@ -339,6 +426,14 @@ def dump_state(state: EmulatorState, *, redact: bool = False) -> JSONObject:
         document["oidc"] = [{"role_arn": r.role_arn, "provider_arn": r.provider_arn,
                              "token": REDACTED if redact else r.token}
                             for r in state.oidc_roles]
+    lifecycle: JSONObject = {}
+    if state.connect_after is not None:
+        delay = state.connect_after
+        lifecycle["connect_after"] = int(delay) if delay.is_integer() else delay
+    if state.pending:
+        lifecycle["pending"] = {phone: _iso(at) for phone, at in state.pending.items()}
+    if lifecycle:
+        document["lifecycle"] = lifecycle
     return document
 
 

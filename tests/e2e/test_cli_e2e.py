@@ -41,11 +41,18 @@ ADD, DRIFT, UNMANAGED, PENDING = 2, 4, 8, 16
 
 
 def _without(state: dict[str, Any], removed: dict[str, str]) -> dict[str, Any]:
-    """``state`` less the numbers in ``removed`` (space id -> digits)."""
+    """``state`` less the numbers in ``removed`` (space id -> digits), and the lifecycle's
+    record of their adds."""
     copy: dict[str, Any] = json.loads(json.dumps(state))
     for space_id, digits in removed.items():
         numbers = copy["spaces"][space_id]["numbers"]
         copy["spaces"][space_id]["numbers"] = [n for n in numbers if n["PhoneNumber"] != digits]
+        copy.get("lifecycle", {}).get("pending", {}).pop(digits, None)
+    lifecycle = copy.get("lifecycle", {})
+    if "pending" in lifecycle and not lifecycle["pending"]:
+        del lifecycle["pending"]
+    if "lifecycle" in copy and not lifecycle:
+        del copy["lifecycle"]
     return copy
 
 

@@ -62,7 +62,8 @@ def test_serve_help_lists_the_flags() -> None:
     result = CliRunner().invoke(emulator, ["serve", "--help"])
     assert result.exit_code == 0
     for flag in ("--state", "--host", "--port", "--qps", "--latency-ms", "--fault-throttle",
-                 "--fault-5xx", "--fault-drop", "--fault-lost-add", "--seed", "--persist"):
+                 "--fault-5xx", "--fault-drop", "--fault-lost-add", "--seed", "--persist",
+                 "--connect-after"):
         assert flag in result.output
 
 

@@ -113,8 +113,19 @@ def test_every_documented_command_runs(where: str, args: list[str], tmp_path: Pa
     assert result.exit_code in (0, 2 | 4 | 8 | 16), f"{where}: {result.output}"
 
 
-def test_github_annotations_point_at_manifest_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
+def _checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work where `examples/` and `tests/` are the repository's, in a folder of the test's own:
+    a state `--emulator` kept in the repository (by someone trying apply) plays no part."""
+    work = tmp_path / "checkout"
+    work.mkdir()
+    for name in ("examples", "tests"):
+        (work / name).symlink_to(REPO / name)
+    monkeypatch.chdir(work)
+
+
+def test_github_annotations_point_at_manifest_lines(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    _checkout(tmp_path, monkeypatch)
     result = CliRunner().invoke(cli, ["validate", "--format", "github",
                                       "tests/data/bad/unknown-space-key.yaml"])
     assert result.exit_code == 1
@@ -142,7 +153,7 @@ def test_annotation_escaping() -> None:
 
 def test_drift_appends_markdown_to_the_step_summary(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
+    _checkout(tmp_path, monkeypatch)
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     CliRunner().invoke(cli, ["--emulator", "examples/live-state.yaml", "drift",
