@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 SPACE = "293483938849493"
 OTHER_SPACE = "120000000000001"
-FIRST_PLAN = "Plan: 2 to add, 2 drifted, 1 unmanaged."
-AFTER_APPLY = "Plan: 0 to add, 2 drifted, 1 unmanaged, 2 pending."
+FIRST_PLAN = "Plan: 2 to add, 2 drifted, 1 unmanaged, 1 pending, 1 acknowledged."
+AFTER_APPLY = "Plan: 0 to add, 2 drifted, 1 unmanaged, 3 pending, 1 acknowledged."
 
 
 @pytest.fixture
