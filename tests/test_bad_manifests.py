@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.loader import load
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 REPO = Path(__file__).resolve().parent.parent
 BAD = Path("tests/data/bad")

@@ -58,7 +58,7 @@ from reconciler.phone import PhoneNumber, PhoneNumberError, parse_phone
 from reconciler.phoneprefetch import PREFETCH_SHARE, PhonePrefetch, _can_fork
 from reconciler.yamlsource import LocatedDocument, parse_yaml
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 NAME = "generated.yaml"
 

@@ -20,7 +20,7 @@ from reconciler.manifest import _NUMBER_TEXT, _SPACE_TEXT
 from reconciler.schemas import load_schema
 from reconciler.yamlsource import parse_yaml
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 
 def _write(tmp_path: Path, text: str, name: str = "m.yaml") -> str:

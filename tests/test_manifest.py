@@ -14,7 +14,7 @@ from reconciler.loader import load
 from reconciler.manifest import DesiredProfile, DesiredWaba
 from reconciler.yamlsource import parse_yaml
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> str:
@@ -36,12 +36,13 @@ def test_examples_load_into_the_desired_state(repo: Path, monkeypatch: pytest.Mo
     acme = desired.spaces["293483938849493"]
     assert acme.label == "acme-retail"
     assert acme.waba == DesiredWaba(id="20393988393993", review_status="APPROVED")
-    assert list(acme.numbers) == ["+8613800001234", "+8613800004321", "+8613800005678"]
+    assert list(acme.numbers) == ["+8613800001234", "+8613800002468", "+8613800004321",
+                                  "+8613800005678"]
     first = acme.numbers["+8613800001234"]
     assert (first.phone.country_code, first.phone.national_number) == ("86", "13800001234")
     assert first.verified_name == "Acme Retail"  # from the merged x- anchor
     assert first.statuses == frozenset({"CONNECTED"})
-    assert str(first.source) == "examples/manifests/acme-retail.yaml:18:9"
+    assert str(first.source) == "examples/manifests/acme-retail.yaml:19:9"
     assert acme.numbers["+8613800004321"].profile == DesiredProfile(
         about="We sell things", email="hello@acme.example")
     globex = desired.spaces["120000000000001"]

@@ -16,7 +16,7 @@ from reconciler.manifest import acknowledgeable_fields
 from reconciler.schemas import load_schema
 from reconciler.signals import MAX_ACK_DAYS, QUALITY_RATINGS, TIER_ORDER, Acknowledgement
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 SPACE = "293483938849493"
 OTHER = "120000000000001"
 
@@ -257,7 +257,7 @@ ACK_ERRORS: list[tuple[str, dict[str, str | None], str | None, str, str]] = [
      "is one line; remove it"),
     ("until-too-far", {"until": _in(MAX_ACK_DAYS + 1)}, "until", "value",
      f"acknowledgements[0].until {_in(367)} is 367 days after the date of this run "
-     f"(2026-06-01); an acknowledgement lasts at most 366 days: {_in(366)} at the latest"),
+     f"(2026-11-26); an acknowledgement lasts at most 366 days: {_in(366)} at the latest"),
     ("until-quoted-too-far", {"until": f'"{_in(400)}"'}, "until", "value",
      f"acknowledgements[0].until {_in(400)} is 400 days after the date of this run"),
     ("until-with-time", {"until": "2026-12-31 10:00:00"}, "until", "value",
@@ -434,4 +434,4 @@ def test_validate_checks_until_against_source_date_epoch(
     assert done.exit_code == exit_code, done.output
     if exit_code:
         assert f"{path}:19:12: error: acknowledgements[0].until {_in(days)} is {days} days " \
-               "after the date of this run (2026-06-01)" in done.stderr
+               "after the date of this run (2026-11-26)" in done.stderr

@@ -18,7 +18,7 @@ from reconciler.loader import load
 from reconciler.phone import from_live_digits
 from reconciler.plan import build_plan
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 SPACE = "293483938849493"
 WABA = LiveWaba(id="20393988393993", name="Acme", review_status="APPROVED")
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")

@@ -180,6 +180,6 @@ def test_apply_stopped_mid_way_converges_on_rerun_without_adding_twice(
                             "--format", "json", global_options=PARALLELISM)
     summary = plan_json(replanned)["summary"]
     assert summary["add"] == 0
-    # Nothing to add and nothing unmanaged; the new numbers are PENDING, which is status drift.
-    assert replanned.returncode == 4, replanned.stderr
-    assert summary["drift"] == len(wanted)
+    # Nothing to add and nothing unmanaged; the new numbers are PENDING: pending, not drift.
+    assert replanned.returncode == 16, replanned.stderr
+    assert summary["pending"] == len(wanted) and summary["drift"] == 0

@@ -34,7 +34,7 @@ from e2ekit import (
 from reconciler.cli import cli
 from reconciler.loader import load
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 SPACE = "700000000000001"
 OTHER = "700000000000002"

@@ -12,7 +12,7 @@ from reconciler.loader import load
 from reconciler.manifest import build_desired
 from reconciler.yamlsource import parse_yaml
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 
 def _big_manifest(path: Path, count: int, with_errors: bool) -> None:

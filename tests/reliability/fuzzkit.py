@@ -18,7 +18,7 @@ from reconciler.loader import load
 from reconciler.manifest import build_desired
 from reconciler.yamlsource import parse_yaml
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 NAME = "fuzz.yaml"
 
@@ -80,7 +80,7 @@ def check_text(text: str, seconds: float = 10.0) -> str:
 def check_file(path: Path, seconds: float = 10.0) -> str:
     """``load([path])``: a Desired and no error, or no Desired and located errors."""
     with hang_guard(seconds):
-        result = load([str(path)])
+        result = load([str(path)], today=TODAY)
     _located(result.diagnostics, str(path), need_line=False)
     for diagnostic in result.diagnostics:
         assert diagnostic.location.file in (str(path), path.name) \

@@ -43,7 +43,7 @@ from reconciler.manifest import Desired
 from reconciler.plan import build_plan
 from reconciler.refresh import RefreshError, refresh
 
-TODAY = dt.date(2026, 6, 1)  # the date of the run, which acknowledgements are checked against
+TODAY = dt.date(2026, 11, 26)  # the date of the run (as tests/conftest.py dates commands)
 
 ADD = "AddChatappPhoneNumber"
 ALREADY_EXISTS = "PhoneNumber.AlreadyExists"
