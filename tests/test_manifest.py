@@ -51,7 +51,7 @@ def test_examples_load_into_the_desired_state(repo: Path, monkeypatch: pytest.Mo
     assert globex.numbers["+442079460958"].statuses == frozenset({"CONNECTED", "FLAGGED"})
     assert globex.numbers["+442079460958"].profile == DesiredProfile(
         vertical="RETAIL", websites=("https://globex.example",))
-    assert desired.number_count == 5
+    assert desired.number_count == 6
 
 
 def test_directory_skips_files_that_are_not_manifests(repo: Path,
