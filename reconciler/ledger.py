@@ -297,7 +297,7 @@ def opened(records: Sequence[LedgerRecord]) -> dict[FindingKey, dt.date]:
     return {key: since for key in keys if (since := open_since(records, key)) is not None}
 
 
-_DURATION = re.compile(r"(\d{1,9})([smhd])")
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
