@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -31,6 +31,8 @@ from reconciler.emulator.persistence import DEFAULT_FOLDER as EMULATOR_FOLDER
 from reconciler.gitbase import GitBaseError, load_at
 from reconciler.importer import import_notes, render_manifest, schema_reference
 from reconciler.journal import DEFAULT_JOURNAL, JournalError
+from reconciler.ledger import DEFAULT_PENDING_DEADLINE, LedgerRecord, follow, parse_duration
+from reconciler.ledgerfile import LedgerFileError, append_record, read_ledger
 from reconciler.loader import LoadResult, load
 from reconciler.lock import LockError
 from reconciler.manifest import MANIFEST_SCHEMA, Desired
@@ -327,17 +329,62 @@ def _changed_since(ctx: click.Context, paths: tuple[str, ...], desired: Desired,
     return _only(desired, changed), Scope(ref, len(desired.spaces), changed)
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_LEDGER = click.option(
+    "--ledger", "ledger", type=click.Path(dir_okay=False, path_type=Path),
+    help="Append this run's findings to FILE (JSON lines; a missing file starts one) and say "
+         "since when each finding is open.")
+_PENDING_DEADLINE = click.option(
+    "--pending-deadline", default=DEFAULT_PENDING_DEADLINE, show_default=True,
+    metavar="DURATION", callback=_duration,
+    help="With --ledger: a number pending for longer than this (30s, 15m, 12h, 7d) is drift.")
+
+
+@dataclass(frozen=True)
+class _LedgerOptions:
+    path: Path | None = None
+    pending_deadline: timedelta = timedelta(days=7)
+
+
+def _with_ledger(ctx: click.Context, ledger: _LedgerOptions, records: list[LedgerRecord],
+                 result: workflow.PlanResult) -> workflow.PlanResult:
+    """Follow the run in the ledger: overdue pending numbers become drift, findings learn
+    since when they are open, and the run's record is appended."""
+    if ledger.path is None:
+        return result
+    plan, meta, record = follow(result.plan, result.meta, records, ledger.pending_deadline)
+    try:
+        append_record(ledger.path, record)
+    except LedgerFileError as exc:
+        _fail(ctx, str(exc))
+    return workflow.PlanResult(plan, meta)
+
+
 def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
                    spaces: tuple[str, ...], mask: bool, out: Path | None,
-                   changed_since: str | None = None) -> Plan:
-    """What plan and drift share: load, refresh, build, save (with ``out``), show, summarise."""
+                   changed_since: str | None = None,
+                   ledger: _LedgerOptions = _LedgerOptions()) -> Plan:
+    """What plan and drift share: load, refresh, build, follow in the ledger (with
+    ``--ledger``), save (with ``out``), show, summarise."""
     options = _options(ctx)
     created_at = _created_at()
     desired = _select_spaces(ctx, _loaded(ctx, paths, created_at), spaces)
     desired, scope = _changed_since(ctx, paths, desired, changed_since, created_at)
-    result = _run(ctx, workflow.plan(options.connection, desired, created_at=created_at,
-                                     sync=sync, scope=scope, listener=_Terminal(options)),
-                  mask=mask)
+    records: list[LedgerRecord] = []
+    if ledger.path is not None:  # before any call: a ledger that cannot be used stops here
+        try:
+            records = read_ledger(ledger.path)
+        except LedgerFileError as exc:
+            _fail(ctx, str(exc))
+    result = _with_ledger(ctx, ledger, records, _run(
+        ctx, workflow.plan(options.connection, desired, created_at=created_at, sync=sync,
+                           scope=scope, listener=_Terminal(options)), mask=mask))
     if out is not None:
         _write_atomically(out, view_for("json").plan(result.plan, result.meta))
     _echo(ctx, _view(ctx, fmt, mask).plan(result.plan, result.meta))
@@ -357,16 +404,20 @@ def _plan_and_show(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: b
 @_SYNC
 @_SPACE
 @_CHANGED_SINCE
+@_LEDGER
+@_PENDING_DEADLINE
 @_MASK
 @click.pass_context
 def plan(ctx: click.Context, paths: tuple[str, ...], out: Path | None, fmt: str,
          detailed_exitcode: bool, sync: bool, spaces: tuple[str, ...],
-         changed_since: str | None, mask_numbers: bool) -> None:
+         changed_since: str | None, ledger: Path | None, pending_deadline: timedelta,
+         mask_numbers: bool) -> None:
     """Compare the manifests with the live account and show what apply would add.
 
     Drift (name, status, profile, WABA) and unmanaged numbers are reported, never changed.
     """
-    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out, changed_since)
+    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out, changed_since,
+                            _LedgerOptions(ledger, pending_deadline))
     if detailed_exitcode:
         ctx.exit(int(result.findings()))
 
@@ -376,16 +427,20 @@ def plan(ctx: click.Context, paths: tuple[str, ...], out: Path | None, fmt: str,
 @_FORMAT
 @_SYNC
 @_SPACE
+@_LEDGER
+@_PENDING_DEADLINE
 @_MASK
 @click.pass_context
 def drift(ctx: click.Context, paths: tuple[str, ...], fmt: str, sync: bool,
-          spaces: tuple[str, ...], mask_numbers: bool) -> None:
+          spaces: tuple[str, ...], ledger: Path | None, pending_deadline: timedelta,
+          mask_numbers: bool) -> None:
     """Audit: report drift, missing and unmanaged numbers. Never writes.
 
     Exit 0 in sync, else 2 (numbers to add) | 4 (drift) | 8 (unmanaged) | 16 (pending),
     added up.
     """
-    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out=None)
+    result = _plan_and_show(ctx, paths, fmt, sync, spaces, mask_numbers, out=None,
+                            ledger=_LedgerOptions(ledger, pending_deadline))
     ctx.exit(int(result.findings()))
 
 

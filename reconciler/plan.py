@@ -33,6 +33,10 @@ from reconciler.signals import (
 FieldValue = str | tuple[str, ...] | None
 """A compared value: text, a list of texts (statuses, websites), or None for "absent"."""
 
+FindingKey = tuple[str, str | None, str]
+"""What a finding is about, across runs: (space id, E.164 number or None, field). The ledger
+follows findings by this key (see :mod:`reconciler.ledger`)."""
+
 
 class Finding(IntFlag):
     """Exit-code bits of ``--detailed-exitcode`` and ``drift``; 0 means in sync."""
@@ -74,6 +78,10 @@ class Drift:
     actual: FieldValue
     source: Location
 
+    @property
+    def key(self) -> FindingKey:
+        return (self.space_id, self.phone, self.field)
+
 
 @dataclass(frozen=True)
 class Unmanaged:
@@ -83,6 +91,10 @@ class Unmanaged:
     phone: str
     verified_name: str
     status: str
+
+    @property
+    def key(self) -> FindingKey:
+        return (self.space_id, self.phone, "unmanaged")
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,13 @@ class Pending:
     phone: str
     status: str
     source: Location
+    allowed: tuple[str, ...] = ()
+    """The statuses the manifest allows, sorted: what a pending number overdue is expected to
+    have (see ``--pending-deadline``). Not in the plan JSON: a saved plan reads it as ()."""
+
+    @property
+    def key(self) -> FindingKey:
+        return (self.space_id, self.phone, "status")
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,10 @@ class Acknowledged:
     @property
     def field(self) -> str:
         return self.finding.field if isinstance(self.finding, Drift) else "unmanaged"
+
+    @property
+    def key(self) -> FindingKey:
+        return self.finding.key
 
 
 @dataclass(frozen=True)
@@ -343,7 +366,8 @@ def _number_findings(space: DesiredSpace, number: DesiredNumber, live: LiveSpace
                                  current.verified_name, number.source))
     if current.status not in number.statuses:
         if current.status in PENDING_STATUSES:
-            found.pending.append(Pending(space.id, e164, current.status, number.source))
+            found.pending.append(Pending(space.id, e164, current.status, number.source,
+                                         tuple(sorted(number.statuses))))
         else:
             found.drift.append(Drift(space.id, e164, "status", tuple(sorted(number.statuses)),
                                      current.status, number.source))

@@ -8,10 +8,11 @@ with ``format_version``. A plan file holds no credentials.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -24,6 +25,7 @@ from reconciler.plan import (
     AddNumber,
     Drift,
     FieldValue,
+    FindingKey,
     Pending,
     Plan,
     PlannedSpace,
@@ -54,6 +56,9 @@ class PlanMeta:
     generated_by: str = f"camsctl {__version__}"
     scope: Scope | None = None
     """Set when the plan read only the spaces changed since a revision (``--changed-since``)."""
+    opened: Mapping[FindingKey, dt.date] = field(default_factory=dict)
+    """With ``--ledger``: since when each finding has been open, by its key, for the views to
+    say. Not written to the plan JSON (the ledger holds the history)."""
 
 
 def _source(location: Location | None) -> str | None:

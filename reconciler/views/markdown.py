@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.outcome import Outcome
-from reconciler.plan import Drift, Plan, PlannedSpace
+from reconciler.plan import Drift, FindingKey, Plan, PlannedSpace
 from reconciler.planfile import PlanMeta
 from reconciler.views.text import visible
 from reconciler.views.wording import (
@@ -21,6 +21,7 @@ from reconciler.views.wording import (
     change,
     outcome_line,
     phone,
+    since,
     summary_line,
 )
 
@@ -57,14 +58,24 @@ def _entries(space: PlannedSpace) -> int:
         + len(space.notes)
 
 
+def _age(meta: PlanMeta | None, key: FindingKey) -> str:
+    """`` (since 2026-11-20, 6 days)`` with a ledger; digits and words only, nothing to
+    escape."""
+    text = since(meta, key)
+    return f" ({text})" if text else ""
+
+
 class MarkdownView:
     def __init__(self, *, mask: bool = False, limit: int = MARKDOWN_LIMIT) -> None:
         self.mask = mask
         self.limit = limit
 
-    def _section(self, space: PlannedSpace) -> str:
+    def _section(self, space: PlannedSpace, meta: PlanMeta | None = None) -> str:
         def number(e164: str | None) -> str:
             return _code(phone(e164, self.mask))
+
+        def age(key: FindingKey) -> str:
+            return _age(meta, key)
 
         counts = []
         if space.adds:
@@ -84,12 +95,12 @@ class MarkdownView:
                         f"{escape_markdown(add.verified_name)} | {_code(add.source.short)} |")
         for drift in space.drift:
             rows.append(f"| `~` drift | {number(drift.phone)} | {_code(drift.field)}: "
-                        f"{change(drift, escape_markdown, '→')} | "
+                        f"{change(drift, escape_markdown, '→')}{age(drift.key)} | "
                         f"{_code(drift.source.short)} |")
         for item in space.unmanaged:
             rows.append(f"| `?` unmanaged | {number(item.phone)} | "
                         f"{escape_markdown(item.verified_name)} "
-                        f"({escape_markdown(item.status)}) | |")
+                        f"({escape_markdown(item.status)}){age(item.key)} | |")
         for kind, label in ((space.warnings, "`!` warning"), (space.notes, "`*` note")):
             for message in kind:
                 subject = number(message.phone) if message.phone else ""
@@ -99,16 +110,16 @@ class MarkdownView:
         return (f"<details><summary><b>{escape_markdown(space.title)}</b>: "
                 f"{', '.join(counts)}</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n")
 
-    def _pending(self, plan: Plan) -> str:
+    def _pending(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         rows = [f"| {_code(space)} | {_code(phone(p.phone, self.mask))} | "
-                f"{escape_markdown(p.status)} | {_code(p.source.short)} |"
+                f"{escape_markdown(p.status)}{_age(meta, p.key)} | {_code(p.source.short)} |"
                 for space, p in ((p.space_id, p) for p in plan.pending)]
         return (f"<details><summary><b>Pending</b>: {len(rows)} number"
                 f"{'s' if len(rows) != 1 else ''} WhatsApp is still verifying (not drift)"
                 "</summary>\n\n| space | number | status | declared at |\n|---|---|---|---|\n"
                 + "\n".join(rows) + "\n\n</details>\n")
 
-    def _acknowledged(self, plan: Plan) -> str:
+    def _acknowledged(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         rows = []
         for ack in plan.acknowledged:
             finding = ack.finding
@@ -117,7 +128,7 @@ class MarkdownView:
                 f"unmanaged: {escape_markdown(finding.verified_name)} " \
                 f"({escape_markdown(finding.status)})"
             rows.append(f"| {_code(ack.space_id)} | {_code(phone(ack.phone, self.mask))} | "
-                        f"{what} | {acknowledgement(ack, escape_markdown)} | "
+                        f"{what}{_age(meta, ack.key)} | {acknowledgement(ack, escape_markdown)} | "
                         f"{_code(ack.source.short)} |")
         return (f"<details><summary><b>Acknowledged</b>: {len(rows)} known finding"
                 f"{'s' if len(rows) != 1 else ''}, counted in no exit code</summary>\n\n"
@@ -135,13 +146,13 @@ class MarkdownView:
             body += ("Drift and unmanaged numbers are reported only: camsctl never changes or "
                      "removes anything.\n\n")
         shown_spaces = [space for space in plan.spaces if _entries(space)]
-        sections = [self._section(space) for space in shown_spaces]
+        sections = [self._section(space, meta) for space in shown_spaces]
         entries = [_entries(space) for space in shown_spaces]
         if plan.pending:
-            sections.append(self._pending(plan))
+            sections.append(self._pending(plan, meta))
             entries.append(len(plan.pending))
         if plan.acknowledged:
-            sections.append(self._acknowledged(plan))
+            sections.append(self._acknowledged(plan, meta))
             entries.append(len(plan.acknowledged))
         # Entries of the sections from each index on, for the footer when the rest is cut.
         remaining = [0] * (len(sections) + 1)

@@ -13,7 +13,7 @@ import click
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.outcome import Outcome
-from reconciler.plan import Drift, Plan, PlannedSpace
+from reconciler.plan import Drift, FindingKey, Plan, PlannedSpace
 from reconciler.planfile import PlanMeta
 from reconciler.views.wording import (
     LEGEND,
@@ -23,6 +23,7 @@ from reconciler.views.wording import (
     change,
     outcome_line,
     phone,
+    since,
     summary_line,
 )
 
@@ -63,9 +64,14 @@ class TextView:
     def _style(self, text: str, colour: str | None = None) -> str:
         return click.style(text, fg=colour, bold=True) if self.color else text
 
-    def _lines(self, space: PlannedSpace, style: Callable[[str, str], str]) -> list[str]:
+    def _lines(self, space: PlannedSpace, style: Callable[[str, str], str],
+               meta: PlanMeta | None = None) -> list[str]:
         def number(e164: str | None) -> str:
             return visible(phone(e164, self.mask))
+
+        def age(key: FindingKey) -> str:
+            text = since(meta, key)
+            return f"  {text}" if text else ""
 
         out = []
         for add in space.adds:
@@ -73,21 +79,24 @@ class TextView:
                        f'add "{visible(add.verified_name)}"  ({visible(add.source.short)})')
         for drift in space.drift:
             out.append(style("~", "yellow") + f" {number(drift.phone)}  {drift.field}: "
-                       f"{change(drift, visible, '->')}  ({visible(drift.source.short)})")
+                       f"{change(drift, visible, '->')}  ({visible(drift.source.short)})"
+                       f"{age(drift.key)}")
         for pending in space.pending:
             out.append(style(">", "cyan") + f" {number(pending.phone)}  pending: "
                        f"{visible(pending.status)} ({PENDING_WHY})  "
-                       f"({visible(pending.source.short)})")
+                       f"({visible(pending.source.short)}){age(pending.key)}")
         for item in space.unmanaged:
             out.append(style("?", "cyan") + f" {number(item.phone)}  not declared: "
-                       f'"{visible(item.verified_name)}" ({visible(item.status)})')
+                       f'"{visible(item.verified_name)}" ({visible(item.status)})'
+                       f"{age(item.key)}")
         for ack in space.acknowledged:
             finding = ack.finding
             what = f"{finding.field}: {change(finding, visible, '->')}" \
                 if isinstance(finding, Drift) else \
                 f'not declared: "{visible(finding.verified_name)}" ({visible(finding.status)})'
             out.append(style("=", "green") + f" {number(ack.phone)}  {what}  "
-                       f"{acknowledgement(ack, visible)}  ({visible(ack.source.short)})")
+                       f"{acknowledgement(ack, visible)}  ({visible(ack.source.short)})"
+                       f"{age(ack.key)}")
         for kind, symbol, colour in ((space.warnings, "!", "red"), (space.notes, "*", "cyan")):
             for message in kind:
                 where = f"  ({visible(message.source.short)})" if message.source else ""
@@ -99,7 +108,7 @@ class TextView:
     def plan(self, plan: Plan, meta: PlanMeta | None = None) -> str:
         """A block per space with findings, then the summary line."""
         blocks = ["\n".join([self._style(visible(space.title)),
-                             *("  " + line for line in self._lines(space, self._style))])
+                             *("  " + line for line in self._lines(space, self._style, meta))])
                   for space in plan.spaces if space.has_findings]
         parts = [LEGEND, *blocks] if blocks else []
         if meta is not None and meta.scope is not None:

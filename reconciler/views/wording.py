@@ -8,12 +8,14 @@ these words are built from raw values, and each view escapes them for its format
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 from reconciler.outcome import Outcome, Result
 from reconciler.phone import mask_e164, mask_in_text
-from reconciler.plan import Acknowledged, Drift, FieldValue, Plan
+from reconciler.plan import Acknowledged, Drift, FieldValue, FindingKey, Plan
+from reconciler.planfile import PlanMeta
 
 NO_CHANGES = "No changes. Live state matches the manifests."
 
@@ -74,6 +76,16 @@ def summary_line(plan: Plan) -> str:
         f"{len(plan.pending)} pending" if plan.pending else "", acknowledged) if part)
     return (f"Plan: {len(plan.adds)} to add, {len(plan.drift)} drifted, "
             f"{len(plan.unmanaged)} unmanaged{extra}.")
+
+
+def since(meta: PlanMeta | None, key: FindingKey) -> str:
+    """``since 2026-11-20, 6 days`` when the ledger says since when the finding is open (days
+    counted to the run's date, ``created_at``); empty otherwise."""
+    if meta is None or key not in meta.opened:
+        return ""
+    opened = meta.opened[key]
+    days = (dt.date.fromisoformat(meta.created_at[:10]) - opened).days
+    return f"since {opened.isoformat()}, {_count(days, 'day')}"
 
 
 def acknowledgement(item: Acknowledged, escape: Callable[[str], str]) -> str:

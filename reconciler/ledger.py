@@ -1,0 +1,342 @@
+"""The drift ledger: one JSON line per ``plan``/``drift --ledger`` run, and what it tells.
+
+This module owns the ledger's record format (:func:`record_of`, :func:`encode`,
+:func:`parse`) and the two questions asked of it: since when a finding has been open
+(:func:`opened_at`, :func:`open_since`) and which pending numbers have waited past the deadline
+(:func:`overdue`). Pure: text in, values out; the run's moment is its plan's ``created_at``,
+never a clock. Reading and appending the file is :mod:`reconciler.ledgerfile`'s.
+
+A finding is followed across runs by its key, (space, phone, field): drift by its field,
+an unmanaged number as ``unmanaged``, a pending number as ``status`` (so a pending number
+that becomes drift, or is acknowledged, stays the same finding). It is open from the first
+run of the latest unbroken series of runs that saw it; a run that read its space without
+finding it closes it. Runs against another endpoint, and runs that did not read the space
+(``--space``, ``--changed-since``), neither continue nor close it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from reconciler.plan import (
+    Acknowledged,
+    Drift,
+    FieldValue,
+    FindingKey,
+    Pending,
+    Plan,
+    Unmanaged,
+    sort_findings,
+)
+from reconciler.planfile import PlanMeta
+
+LEDGER_VERSION = 1
+CATEGORIES = ("drift", "unmanaged", "pending", "acknowledged")
+DEFAULT_PENDING_DEADLINE = "7d"
+
+
+class LedgerError(ValueError):
+    """A ledger line that is not a record camsctl wrote; ``line`` counts from 1."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LedgerAcknowledgement:
+    reason: str
+    owner: str
+    until: str
+    """The acknowledgement's last day, ``YYYY-MM-DD``."""
+
+
+@dataclass(frozen=True)
+class LedgerFinding:
+    """One finding of a run. ``category`` is one of :data:`CATEGORIES`; a pending number's
+    ``actual`` is its status, an unmanaged number's its live status (``expected`` None)."""
+
+    space: str
+    phone: str | None
+    field: str
+    category: str
+    expected: FieldValue
+    actual: FieldValue
+    acknowledgement: LedgerAcknowledgement | None = None
+
+    @property
+    def key(self) -> FindingKey:
+        return (self.space, self.phone, self.field)
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One run. ``time`` is its plan's ``created_at`` (``YYYY-MM-DDTHH:MM:SSZ``); ``spaces``
+    the ids it read; ``scope`` the plan JSON's ``scope`` (None for a full read)."""
+
+    time: str
+    endpoint: str
+    scope: Mapping[str, object] | None
+    spaces: tuple[str, ...]
+    summary: Mapping[str, int]
+    findings: tuple[LedgerFinding, ...]
+
+    @property
+    def moment(self) -> dt.datetime:
+        return _moment(self.time)
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("no time zone")
+    return moment
+
+
+# --- from a plan ----------------------------------------------------------------------------
+
+
+def _finding(item: Drift | Unmanaged, category: str,
+             ack: LedgerAcknowledgement | None = None) -> LedgerFinding:
+    if isinstance(item, Unmanaged):
+        return LedgerFinding(item.space_id, item.phone, "unmanaged", category, None,
+                             item.status, ack)
+    return LedgerFinding(item.space_id, item.phone, item.field, category, item.expected,
+                         item.actual, ack)
+
+
+def _pending(item: Pending) -> LedgerFinding:
+    return LedgerFinding(item.space_id, item.phone, "status", "pending",
+                         item.allowed or None, item.status)
+
+
+def _acknowledged(item: Acknowledged) -> LedgerFinding:
+    return _finding(item.finding, "acknowledged",
+                    LedgerAcknowledgement(item.reason, item.owner, item.until))
+
+
+def record_of(plan: Plan, meta: PlanMeta) -> LedgerRecord:
+    """The ledger record of a run: its plan's findings, in the plan's order."""
+    findings = [*(_finding(d, "drift") for d in plan.drift),
+                *(_finding(u, "unmanaged") for u in plan.unmanaged),
+                *(_pending(p) for p in plan.pending),
+                *(_acknowledged(a) for a in plan.acknowledged)]
+    scope = None if meta.scope is None else {
+        "changed_since": meta.scope.changed_since, "declared": meta.scope.declared,
+        "read": list(meta.scope.read)}
+    return LedgerRecord(time=meta.created_at, endpoint=meta.endpoint, scope=scope,
+                        spaces=tuple(space.id for space in plan.spaces),
+                        summary=plan.summary(), findings=tuple(findings))
+
+
+# --- the line format ------------------------------------------------------------------------
+
+
+def _wire_value(value: FieldValue) -> str | list[str] | None:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def encode(record: LedgerRecord) -> str:
+    """One line of JSON, with its newline."""
+    line = {
+        "ledger_version": LEDGER_VERSION,
+        "time": record.time,
+        "endpoint": record.endpoint,
+        "scope": None if record.scope is None else dict(record.scope),
+        "spaces": list(record.spaces),
+        "summary": dict(record.summary),
+        "findings": [{"space": f.space, "phone": f.phone, "field": f.field,
+                      "category": f.category, "expected": _wire_value(f.expected),
+                      "actual": _wire_value(f.actual),
+                      "acknowledgement": None if f.acknowledgement is None else {
+                          "reason": f.acknowledgement.reason,
+                          "owner": f.acknowledgement.owner,
+                          "until": f.acknowledgement.until}}
+                     for f in record.findings],
+    }
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+class _Bad(Exception):
+    """A value of a line that is not what camsctl writes; becomes a :class:`LedgerError`."""
+
+
+def _obj(value: object, what: str) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise _Bad(f"{what} must be an object")
+    return value
+
+
+def _str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"{what} must be a string")
+    return value
+
+
+def _opt_str(value: object, what: str) -> str | None:
+    return None if value is None else _str(value, what)
+
+
+def _list(value: object, what: str) -> list[object]:
+    if not isinstance(value, list):
+        raise _Bad(f"{what} must be a list")
+    return value
+
+
+def _value(value: object, what: str) -> FieldValue:
+    if isinstance(value, list):
+        return tuple(_str(item, what) for item in value)
+    return _opt_str(value, what)
+
+
+def _count(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _Bad(f"{what} must be a count")
+    return value
+
+
+def _read_finding(value: object, index: int) -> LedgerFinding:
+    item = _obj(value, f"finding {index}")
+    category = item.get("category")
+    if category not in CATEGORIES:
+        raise _Bad(f"finding {index}: category must be one of {', '.join(CATEGORIES)}")
+    ack = item.get("acknowledgement")
+    acknowledgement = None
+    if ack is not None:
+        fields = _obj(ack, f"finding {index}'s acknowledgement")
+        acknowledgement = LedgerAcknowledgement(
+            *(_str(fields.get(name), f"finding {index}'s acknowledgement {name}")
+              for name in ("reason", "owner", "until")))
+    return LedgerFinding(space=_str(item.get("space"), f"finding {index}'s space"),
+                         phone=_opt_str(item.get("phone"), f"finding {index}'s phone"),
+                         field=_str(item.get("field"), f"finding {index}'s field"),
+                         category=str(category),
+                         expected=_value(item.get("expected"), f"finding {index}'s expected"),
+                         actual=_value(item.get("actual"), f"finding {index}'s actual"),
+                         acknowledgement=acknowledgement)
+
+
+def _record(line: str) -> LedgerRecord:
+    try:
+        raw = json.loads(line)
+    except (ValueError, RecursionError):
+        raise _Bad("not a JSON record") from None
+    root = _obj(raw, "a record")
+    if root.get("ledger_version") != LEDGER_VERSION:
+        raise _Bad(f"unknown ledger_version {root.get('ledger_version')!r}: this camsctl "
+                   f"writes {LEDGER_VERSION}")
+    time = _str(root.get("time"), "time")
+    try:
+        _moment(time)
+    except ValueError:
+        raise _Bad(f"time {time!r} is not an ISO 8601 moment with its zone") from None
+    scope = root.get("scope")
+    summary = _obj(root.get("summary"), "summary")
+    return LedgerRecord(
+        time=time, endpoint=_str(root.get("endpoint"), "endpoint"),
+        scope=None if scope is None else _obj(scope, "scope"),
+        spaces=tuple(_str(s, "spaces") for s in _list(root.get("spaces"), "spaces")),
+        summary={_str(k, "summary"): _count(v, f"summary {k}") for k, v in summary.items()},
+        findings=tuple(_read_finding(f, index) for index, f in
+                       enumerate(_list(root.get("findings"), "findings"), start=1)))
+
+
+def parse(text: str) -> list[LedgerRecord]:
+    """Every record of a ledger's text, in order. A last line without its newline is a run
+    killed mid-write: skipped if it is not a whole record. Any other line that is not a
+    record raises :class:`LedgerError` naming it (blank lines are allowed)."""
+    records = []
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(_record(line))
+        except _Bad as exc:
+            if number == len(lines):  # no newline after it: torn
+                continue
+            raise LedgerError(number, str(exc)) from None
+    return records
+
+
+# --- what the ledger tells ------------------------------------------------------------------
+
+
+def opened_at(records: Sequence[LedgerRecord], key: FindingKey) -> dt.datetime | None:
+    """The moment of the first run of the latest unbroken series of runs holding ``key``;
+    None if the latest run that read its space (of the last record's endpoint) does not."""
+    if not records:
+        return None
+    endpoint = records[-1].endpoint
+    opened = None
+    for record in reversed(records):
+        if record.endpoint != endpoint or key[0] not in record.spaces:
+            continue  # another account, or the run did not look: no news of this finding
+        if not any(finding.key == key for finding in record.findings):
+            break
+        opened = record.moment
+    return opened
+
+
+def open_since(records: Sequence[LedgerRecord], key: FindingKey) -> dt.date | None:
+    """The date :func:`opened_at` says, in UTC."""
+    moment = opened_at(records, key)
+    return None if moment is None else moment.astimezone(dt.UTC).date()
+
+
+def opened(records: Sequence[LedgerRecord]) -> dict[FindingKey, dt.date]:
+    """Since when each finding of the last record has been open."""
+    if not records:
+        return {}
+    keys = {finding.key for finding in records[-1].findings}
+    return {key: since for key in keys if (since := open_since(records, key)) is not None}
+
+
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``30s``, ``15m``, ``12h``, ``7d``; ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 15m, 12h or 7d")
+    return dt.timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def overdue(plan: Plan, records: Sequence[LedgerRecord], now: dt.datetime,
+            deadline: dt.timedelta) -> Plan:
+    """``plan`` with every number pending for longer than ``deadline`` at ``now``, per
+    ``records`` (which should end with this run's), turned into drift of its status: the
+    allowed statuses expected, the pending status actual."""
+    spaces = []
+    for space in plan.spaces:
+        late = [p for p in space.pending
+                if (since := opened_at(records, p.key)) is not None and now - since > deadline]
+        if not late:
+            spaces.append(space)
+            continue
+        drift = [Drift(p.space_id, p.phone, "status", p.allowed or None, p.status, p.source)
+                 for p in late]
+        spaces.append(sort_findings(replace(
+            space, pending=tuple(p for p in space.pending if p not in late),
+            drift=(*space.drift, *drift))))
+    return replace(plan, spaces=tuple(spaces))
+
+
+def follow(plan: Plan, meta: PlanMeta, records: Sequence[LedgerRecord],
+           deadline: dt.timedelta) -> tuple[Plan, PlanMeta, LedgerRecord]:
+    """A run with a ledger: the plan with overdue pending numbers as drift, its meta with
+    since when each finding is open, and the record to append. ``records`` are the ledger's
+    so far; the run's moment is ``meta.created_at``."""
+    now = _moment(meta.created_at)
+    seen = [*records, record_of(plan, meta)]
+    late = overdue(plan, seen, now, deadline)
+    record = record_of(late, meta)
+    history = [*records, record]
+    return late, replace(meta, opened=opened(history)), record
