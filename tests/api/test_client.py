@@ -220,7 +220,8 @@ def test_answers_map_onto_the_error_tree(status: int, body: bytes, error: type[E
     async def scenario() -> None:
         async with open_client("http://127.0.0.1", transport=_fixed(status, body),
                                credentials=StaticCredentials(Credentials("a", "b")),
-                               retry=RetryPolicy(max_attempts=2, base_delay=0.001)) as client:
+                               retry=RetryPolicy(max_attempts=2, max_throttled_attempts=2,
+                                                 base_delay=0.001)) as client:
             with pytest.raises(error) as caught:
                 await client.query_bind_waba(SPACE)
         assert str(caught.value).startswith("QueryChatappBindWaba:")
