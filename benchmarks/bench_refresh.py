@@ -84,6 +84,7 @@ class Ours:
     wall: float
     throttled: int  # throttled answers our client received
     cuts: int  # times the limiter cut its rate
+    steps: int  # times the limiter stepped its margin under the ceiling
     failed: int  # spaces whose read finally failed
     done: tuple[float, ...]  # perf_counter of each space read
     rates: tuple[tuple[float, float], ...]  # (perf_counter, limiter rate), every 0.5 s
@@ -114,8 +115,8 @@ async def _ours(url: str, desired: Desired, qps: float, parallelism: int) -> Our
         wall = time.perf_counter() - started
         sampler.cancel()
         rate = client.flow.rate
-        return Ours(started, wall, rate.throttled_answers, rate.cuts, failed, tuple(done),
-                    tuple(rates))
+        return Ours(started, wall, rate.throttled_answers, rate.cuts,
+                    getattr(rate, "steps", 0), failed, tuple(done), tuple(rates))
 
 
 def run_ours(account: Account, desired: Desired, qps: float, latency_ms: float,
@@ -125,7 +126,8 @@ def run_ours(account: Account, desired: Desired, qps: float, latency_ms: float,
         ours = asyncio.run(_ours(server.url, desired, qps, parallelism))
     calls = app.stats.calls[LIST] - app.stats.throttled
     return Run("camsctl plan", calls, ours.wall, qps, ours.throttled, ours.failed,
-               f"parallelism {parallelism}")
+               f"parallelism {parallelism}; limiter cuts {ours.cuts}, margin steps "
+               f"{ours.steps}")
 
 
 def run_sdk(account: Account, qps: float, latency_ms: float,
@@ -230,7 +232,8 @@ def run_shared(account: Account, desired: Desired, qps: float, latency_ms: float
                f"neighbour spent {spent:.2f} QPS ({neighbour.throttled} of its calls "
                f"throttled); efficiency vs the {share:.2f} QPS left; vs the nominal "
                f"{qps - neighbour_qps:g}: {account.spaces / (wall * (qps - neighbour_qps)):.3f}"
-               f"; our limiter cut its rate {ours.cuts} times")
+               f"; our limiter cut its rate {ours.cuts} times, stepped its margin "
+               f"{ours.steps} times")
 
 
 def run_adapt(account: Account, desired: Desired, qps: float, latency_ms: float,
