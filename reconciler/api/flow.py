@@ -17,15 +17,18 @@ ceiling it never exceeds. A throttled answer is either ours (arrival jitter) or 
 * jitter: calls sent evenly at the limit reach the service unevenly (latency varies), so a
   gateway that counts in fixed or sliding 1-second windows sees ``ceiling + 1`` of them in
   some window. A throttled answer to a permit that, with ours granted in the
-  ``1 + jitter_allowance`` seconds before it, makes more than ``ceiling`` calls could be
-  ours alone: the limiter then paces ``jitter_step`` (2.5 %) further under the ceiling (the
-  safety *margin*, learned one step per such episode) and does not cut. The margin halves
-  every ``margin_half_life`` seconds (60), so it is kept only while throttling says so;
-  pacing 1 - 1/(1 + allowance) (9 %) or more under the ceiling, our own calls can no longer
-  explain a throttle, so the margin cannot grow past that;
-* contention: any other throttled answer (fewer of our calls could fill the window: another
-  client spends part of the same AccessKey's quota) cuts the rate to ``decrease`` (0.7)
-  times itself, down to a floor of ``ceiling * floor_share`` (multiplicative decrease).
+  ``1 + jitter_allowance`` seconds (1.1) before it, makes more than ``ceiling`` calls could
+  be ours alone (a network spreads arrivals by much less than 0.1 s): the limiter then paces
+  ``jitter_step`` (2.5 %) further under the ceiling (the safety *margin*, learned one step
+  per such episode, up to ``max_margin``, 7.5 %) and does not cut. The margin halves every
+  ``margin_half_life`` seconds (60), so it is kept only while throttling says so;
+* contention: any other throttled answer (fewer of our calls could fill the window, or the
+  margin is already at its most: another client spends part of the same AccessKey's quota)
+  cuts the rate to ``decrease`` (0.7) times itself, down to a floor of
+  ``ceiling * floor_share`` (multiplicative decrease). A cut also forgets the margin: the
+  steps before it were probably the neighbour's doing too (at the start of a plan, ours
+  alone could have filled the window), and once the neighbour leaves the rate should climb
+  back to the ceiling, not stop under it.
 
 Either way, one step or cut per episode (answers to permits granted before the last one were
 sent at the old rate, so they change nothing), and every throttled answer holds all permits
@@ -37,9 +40,9 @@ of the ceiling takes about 6 s), up to the ceiling less the margin.
 
 The throttled call itself is retried by :class:`RetryPolicy`, on a later permit. Alone on an
 account, a token bucket never throttles evenly spaced permits and the rate stays at the
-ceiling; a window-counting gateway costs one or two throttled answers, then the rate stays a
-few percent under it. Shared, the rate saw-tooths just around the share the other clients
-leave, so throttling stays rare and no call fails.
+ceiling; a window-counting gateway costs one to three throttled answers (one per step),
+then the rate stays a few percent under it. Shared, the rate saw-tooths just around the share
+the other clients leave, so throttling stays rare and no call fails.
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ class AdaptiveRate:
         floor_share: float = 0.01,
         jitter_step: float = 0.025,
         jitter_allowance: float = 0.1,
+        max_margin: float = 0.075,
         margin_half_life: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -153,6 +157,7 @@ class AdaptiveRate:
         self._floor = ceiling * floor_share
         self._step = jitter_step
         self._window = 1.0 + jitter_allowance  # how far back our own calls are counted
+        self._max_margin = max_margin
         self._half_life = margin_half_life
         self._margin = 0.0  # share of the ceiling, as of _margin_at
         self._margin_at = 0.0
@@ -191,14 +196,16 @@ class AdaptiveRate:
         self.throttled_answers += 1
         if permit.sequence >= self._cut_at:
             self._cut_at = self._granted
+            margin = self.margin + self._step
             # Our own calls could have filled the window (a gateway counts at least one
             # call per window, hence the 1 for ceilings below one call per second).
-            if permit.recent > max(1.0, self.ceiling):
+            if permit.recent > max(1.0, self.ceiling) and margin <= self._max_margin + 1e-9:
                 self.steps += 1
-                self._margin, self._margin_at = self.margin + self._step, self._clock()
-                self.schedule.set_rate(min(self.rate, self.ceiling * (1.0 - self._margin)))
+                self._margin, self._margin_at = margin, self._clock()
+                self.schedule.set_rate(min(self.rate, self.ceiling * (1.0 - margin)))
             else:
                 self.cuts += 1
+                self._margin = 0.0
                 self.schedule.set_rate(max(self._floor, self.rate * self._decrease))
             self.lowest = min(self.lowest, self.rate)
         self.schedule.hold(self._clock() + (retry_after or 0.0))

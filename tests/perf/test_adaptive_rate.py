@@ -235,20 +235,39 @@ def test_a_throttle_fewer_of_our_calls_could_cause_is_contention_and_cuts() -> N
     assert len(permits) == 11
 
 
-def test_the_margin_grows_one_step_per_episode_and_stops_where_our_calls_cannot_explain_it(
+def test_the_margin_grows_one_step_per_episode_up_to_its_most_then_a_cut_forgets_it(
 ) -> None:
     time = FakeTime()
     limiter = _limiter(time)
     kinds: list[str] = []
-    for _ in range(6):
+    for _ in range(4):
         last = _paced(time, limiter, 15)[-1]
         steps, cuts = limiter.steps, limiter.cuts
         limiter.throttled(last, retry_after=None)
         kinds.append("step" if limiter.steps > steps else "cut" if limiter.cuts > cuts else "-")
-    # 10, 9.75, 9.5, 9.25 calls/s: 11 of ours within 1.1 s, so a step each time; at 9 calls/s
-    # (10 % under) only 10 fit: a neighbour's doing, so a cut.
-    assert kinds[:4] == ["step"] * 4 and kinds[4] == "cut"
-    assert 0.09 < limiter.margin < 0.1  # four steps, decayed a little over the 6 s
+        if kinds[-1] == "step":
+            assert limiter.rate == pytest.approx(10 * (1 - limiter.margin))
+    # At 10, 9.75 and 9.5 calls/s, 11 of ours fit in 1.1 s: a step each time. At 9.25 they
+    # still fit, but the margin is at its most (7.5 %): a neighbour's doing, so a cut.
+    assert kinds == ["step", "step", "step", "cut"]
+    assert limiter.margin == 0.0
+    assert limiter.rate == pytest.approx(0.7 * 10 * (1 - 0.075), rel=0.01)
+    _paced(time, limiter, 200)  # the neighbour gone: back to the ceiling itself
+    assert limiter.rate == 10.0
+
+
+def test_at_nine_calls_a_second_our_own_calls_cannot_explain_a_throttle() -> None:
+    time = FakeTime()
+    limiter = AdaptiveRate(10.0, clock=time.clock, sleep=time.sleep, max_margin=0.5)
+    limiter.schedule.set_rate(9.0)  # 10 permits per 1.1 s: one short of filling a window
+
+    async def unanswered() -> list[Permit]:  # no successes, so the rate stays at 9
+        return [await limiter.acquire() for _ in range(15)]
+
+    last = asyncio.run(_collect(time, unanswered()))[-1]
+    assert last.recent == 10
+    limiter.throttled(last, retry_after=None)
+    assert (limiter.steps, limiter.cuts) == (0, 1)
 
 
 def test_answers_to_permits_granted_before_a_step_do_not_step_again() -> None:
