@@ -10,14 +10,16 @@ paced calls reach the limit unevenly):
 * ``process``: ``camsctl --endpoint URL plan`` of 100 spaces as a whole process (interpreter
   start included) against ``camsctl emulator serve`` as another process;
 * ``shared``: 200 spaces (60 at 9 QPS) while a neighbour on the same AccessKey spends 3, 5,
-  7 or 9 QPS and never slows down (``bench_refresh.run_shared``).
+  7 or 9 QPS and never slows down (``bench_refresh.run_shared``);
+* ``adapt``: 200 spaces, the neighbour at 5 QPS leaves 12 s into our plan
+  (``bench_refresh.run_adapt``): the rate must climb back to the ceiling.
 
 ``--latency-jitter 20 --latency-jitter 10`` runs refresh and process at both jitters (shared
 at the first).
 
 efficiency = successful calls / (wall s x the QPS available to us); throttled = answers
 "Throttling.User" our client received. One table, every row from the same run.
-Run: ``.venv/bin/python benchmarks/bench_limiters.py`` (~12 min; ``--only``, ``--limiter``,
+Run: ``.venv/bin/python benchmarks/bench_limiters.py`` (~25 min; ``--only``, ``--limiter``,
 ``--repeat`` to narrow it).
 """
 
@@ -33,7 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_refresh import Gateway, Run, run_ours, run_shared
+from bench_refresh import Gateway, Run, run_adapt, run_ours, run_shared
 from bench_scale import CAMSCTL, ENV, REPO
 from generate import Account, write_account
 
@@ -90,14 +92,15 @@ def main() -> int:
                              "first)")
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--limiter", choices=LIMITERS, action="append")
-    parser.add_argument("--only", choices=["refresh", "process", "shared"], action="append")
+    parser.add_argument("--only", choices=["refresh", "process", "shared", "adapt"],
+                        action="append")
     parser.add_argument("--neighbour-qps", type=float, action="append",
                         help="neighbours of the shared scenario (default 3, 5, 7, 9)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of refresh and process (shared runs once)")
     args = parser.parse_args()
     limiters = args.limiter or list(LIMITERS)
-    scenarios = args.only or ["refresh", "process", "shared"]
+    scenarios = args.only or ["refresh", "process", "shared", "adapt"]
     neighbours = args.neighbour_qps or [3.0, 5.0, 7.0, 9.0]
     jitters = args.latency_jitter or [20.0]
     rows: list[tuple[str, float, str, Run]] = []
@@ -129,6 +132,10 @@ def main() -> int:
                         keep(limiter, jitter, f"shared {spaces}, neighbour {neighbour:g}",
                              run_shared(accounts[spaces], desired[spaces], args.qps,
                                         args.latency_ms, args.parallelism, neighbour, gateway))
+                if "adapt" in scenarios and jitter == jitters[0]:
+                    keep(limiter, jitter, "neighbour 5 leaves after 12 s",
+                         run_adapt(accounts[200], desired[200], args.qps, args.latency_ms,
+                                   args.parallelism, 5.0, 12.0, gateway))
 
     print(f"\nemulator at {args.qps:g} QPS per key, {args.latency_ms:g} ms latency; camsctl "
           f"--qps {args.qps:g} --parallelism {args.parallelism}\n")
