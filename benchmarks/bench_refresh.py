@@ -11,7 +11,9 @@ exactly one QueryChatappPhoneNumbers per space) is planned by:
   slows down) spends ``--neighbour-qps`` of the quota.
 
 efficiency = successful calls / (wall seconds x QPS available to us). Each scenario gets a
-fresh emulator (a full token bucket). Run: ``.venv/bin/python benchmarks/bench_refresh.py``.
+fresh emulator (a full token bucket). ``--limiter`` picks the emulator's algorithm and
+``--latency-jitter`` varies its latency (``bench_limiters.py`` runs every algorithm).
+Run: ``.venv/bin/python benchmarks/bench_refresh.py``.
 """
 
 from __future__ import annotations
@@ -66,8 +68,17 @@ class Run:
         return self.calls / (self.wall * self.available_qps)
 
 
-def _app(account: Account, qps: float, latency_ms: float) -> EmulatorApp:
-    return EmulatorApp(load_state(account.state), qps=qps, latency_ms=latency_ms)
+@dataclass(frozen=True)
+class Gateway:
+    """How the emulator counts and delays calls, beyond its QPS and mean latency."""
+
+    limiter: str = "bucket"
+    jitter: float = 0.0  # share of the latency, e.g. 0.2 for ±20 %
+
+
+def _app(account: Account, qps: float, latency_ms: float, gateway: Gateway) -> EmulatorApp:
+    return EmulatorApp(load_state(account.state), qps=qps, latency_ms=latency_ms,
+                       limiter=gateway.limiter, latency_jitter=gateway.jitter)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Ours:
     wall: float
     throttled: int  # throttled answers our client received
     cuts: int  # times the limiter cut its rate
+    steps: int  # times the limiter stepped its margin under the ceiling
     failed: int  # spaces whose read finally failed
     done: tuple[float, ...]  # perf_counter of each space read
     rates: tuple[tuple[float, float], ...]  # (perf_counter, limiter rate), every 0.5 s
@@ -106,22 +118,24 @@ async def _ours(url: str, desired: Desired, qps: float, parallelism: int) -> Our
         wall = time.perf_counter() - started
         sampler.cancel()
         rate = client.flow.rate
-        return Ours(started, wall, rate.throttled_answers, rate.cuts, failed, tuple(done),
-                    tuple(rates))
+        return Ours(started, wall, rate.throttled_answers, rate.cuts,
+                    getattr(rate, "steps", 0), failed, tuple(done), tuple(rates))
 
 
 def run_ours(account: Account, desired: Desired, qps: float, latency_ms: float,
-             parallelism: int) -> Run:
-    app = _app(account, qps, latency_ms)
+             parallelism: int, gateway: Gateway = Gateway()) -> Run:
+    app = _app(account, qps, latency_ms, gateway)
     with serve_in_thread(app, "127.0.0.1", 0) as server:
         ours = asyncio.run(_ours(server.url, desired, qps, parallelism))
     calls = app.stats.calls[LIST] - app.stats.throttled
     return Run("camsctl plan", calls, ours.wall, qps, ours.throttled, ours.failed,
-               f"parallelism {parallelism}")
+               f"parallelism {parallelism}; limiter cuts {ours.cuts}, margin steps "
+               f"{ours.steps}")
 
 
-def run_sdk(account: Account, qps: float, latency_ms: float) -> Run:
-    app = _app(account, qps, latency_ms)
+def run_sdk(account: Account, qps: float, latency_ms: float,
+            gateway: Gateway = Gateway()) -> Run:
+    app = _app(account, qps, latency_ms, gateway)
     failed = 0
     with serve_in_thread(app, "127.0.0.1", 0) as server:
         client = Client(Config(access_key_id=KEY.access_key_id,
@@ -205,8 +219,8 @@ class Neighbour:
 
 
 def run_shared(account: Account, desired: Desired, qps: float, latency_ms: float,
-               parallelism: int, neighbour_qps: float) -> Run:
-    app = _app(account, qps, latency_ms)
+               parallelism: int, neighbour_qps: float, gateway: Gateway = Gateway()) -> Run:
+    app = _app(account, qps, latency_ms, gateway)
     with serve_in_thread(app, "127.0.0.1", 0) as server, \
             Neighbour(server.url, neighbour_qps) as neighbour:
         time.sleep(2.0)  # the neighbour is already busy when we start
@@ -221,14 +235,16 @@ def run_shared(account: Account, desired: Desired, qps: float, latency_ms: float
                f"neighbour spent {spent:.2f} QPS ({neighbour.throttled} of its calls "
                f"throttled); efficiency vs the {share:.2f} QPS left; vs the nominal "
                f"{qps - neighbour_qps:g}: {account.spaces / (wall * (qps - neighbour_qps)):.3f}"
-               f"; our limiter cut its rate {ours.cuts} times")
+               f"; our limiter cut its rate {ours.cuts} times, stepped its margin "
+               f"{ours.steps} times")
 
 
 def run_adapt(account: Account, desired: Desired, qps: float, latency_ms: float,
-              parallelism: int, neighbour_qps: float, leaves_after: float) -> Run:
+              parallelism: int, neighbour_qps: float, leaves_after: float,
+              gateway: Gateway = Gateway()) -> Run:
     """The neighbour leaves ``leaves_after`` seconds into our plan: the limiter, cut while the
     quota was shared, must climb back to the ceiling."""
-    app = _app(account, qps, latency_ms)
+    app = _app(account, qps, latency_ms, gateway)
     with serve_in_thread(app, "127.0.0.1", 0) as server, \
             Neighbour(server.url, neighbour_qps) as neighbour:
         time.sleep(2.0)
@@ -266,6 +282,8 @@ def main() -> int:
     parser.add_argument("--spaces", type=int, default=200)
     parser.add_argument("--qps", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=float, default=250.0)
+    parser.add_argument("--latency-jitter", type=float, default=0.0, metavar="PERCENT")
+    parser.add_argument("--limiter", choices=["bucket", "fixed", "sliding"], default="bucket")
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--neighbour-qps", type=float, default=5.0)
     parser.add_argument("--leaves-after", type=float, default=12.0,
@@ -274,6 +292,7 @@ def main() -> int:
     parser.add_argument("--only", choices=["ours", "sdk", "shared", "adapt"], action="append")
     args = parser.parse_args()
     scenarios = args.only or ["ours", "sdk", "shared", "adapt"]
+    gateway = Gateway(args.limiter, args.latency_jitter / 100)
 
     with tempfile.TemporaryDirectory(prefix="camsctl-bench-") as folder:
         account = write_account(Path(folder), args.spaces, args.spaces * 2)
@@ -285,23 +304,24 @@ def main() -> int:
             for scenario in scenarios:
                 if scenario == "ours":
                     run = run_ours(account, desired, args.qps, args.latency_ms,
-                                   args.parallelism)
+                                   args.parallelism, gateway)
                 elif scenario == "sdk":
-                    run = run_sdk(account, args.qps, args.latency_ms)
+                    run = run_sdk(account, args.qps, args.latency_ms, gateway)
                 elif scenario == "shared":
                     run = run_shared(account, desired, args.qps, args.latency_ms,
-                                     args.parallelism, args.neighbour_qps)
+                                     args.parallelism, args.neighbour_qps, gateway)
                 else:
                     run = run_adapt(account, desired, args.qps, args.latency_ms,
-                                    args.parallelism, args.neighbour_qps, args.leaves_after)
+                                    args.parallelism, args.neighbour_qps, args.leaves_after,
+                                    gateway)
                 runs.append(run)
                 print(f"[{attempt + 1}/{args.repeat}] {run.scenario}: "
                       f"{run.wall:.2f} s, efficiency {run.efficiency:.3f}, "
                       f"throttled {run.throttled}, failed {run.failed}. {run.note}",
                       file=sys.stderr, flush=True)
-    print(f"\n{args.spaces} spaces, emulator at {args.qps:g} QPS per key and "
-          f"{args.latency_ms:g} ms latency, camsctl --qps {args.qps:g} "
-          f"--parallelism {args.parallelism}\n")
+    print(f"\n{args.spaces} spaces, emulator at {args.qps:g} QPS per key ({args.limiter}) "
+          f"and {args.latency_ms:g} ms (±{args.latency_jitter:g} %) latency, camsctl --qps "
+          f"{args.qps:g} --parallelism {args.parallelism}\n")
     print(_table(runs))
     by: dict[str, list[Run]] = {}
     for run in runs:

@@ -110,10 +110,11 @@ async def connect(connection: Connection, listener: Listener) -> AsyncIterator[S
             rate = client.flow.rate
             if rate.throttled_answers:
                 count = rate.throttled_answers
+                why = ("another client may be using this AccessKey's quota" if rate.cuts else
+                       "calls paced at the limit reach the service unevenly")
                 listener.note(f"Note: the service throttled {count} answer"
                               f"{'' if count == 1 else 's'}; camsctl slowed to "
-                              f"{rate.lowest:.1f} calls/s at the lowest and retried (another "
-                              "client may be using this AccessKey's quota).")
+                              f"{rate.lowest:.1f} calls/s at the lowest and retried ({why}).")
 
 
 # --- plan -------------------------------------------------------------------------------------

@@ -3,37 +3,54 @@
 Three parts, each shared by every call of one :class:`~reconciler.api.client.CamsClient`:
 
 * :class:`AdaptiveRate` over a :class:`PermitSchedule`: evenly spaced start permits (burst of
-  one), so no one-second window ever sees more than the current rate of calls from us,
-  whatever the window's phase; the rate adapts to throttling (below);
+  one), so no one-second window ever sees more than the current rate of calls from us as we
+  send them, whatever the window's phase; the rate adapts to throttling (below);
 * a semaphore of ``parallelism`` calls under way (a call keeps its slot through all its
   attempts and back-offs, so a retry never queues behind calls made after it);
 * :class:`RetryPolicy`: exponential backoff with full jitter (tenacity), honouring the
   service's ``x-acs-retry-after``, with capped attempts and capped total time.
 
 The adaptive rate (AIMD, as TCP's congestion control): the rate starts at ``--qps``, the
-ceiling it never exceeds. Alone on an account, evenly spaced permits at the documented limit
-are never throttled and the rate stays there. When another client spends part of the same
-AccessKey's quota, some answers come back throttled; then:
+ceiling it never exceeds. A throttled answer is either ours (arrival jitter) or a neighbour's
+(contention), and the two are met differently:
 
-* multiplicative decrease: a throttled answer cuts the rate to ``decrease`` (0.7) times
-  itself, down to a floor of ``ceiling * floor_share``. Only one cut per episode: answers to
-  permits granted before the last cut were sent at the old rate, so they cut nothing;
-* hold-off: every throttled answer also holds all permits until ``x-acs-retry-after`` has
-  passed (when the service says it), and re-spaces permits already reserved at the new rate;
-* additive increase: each success of a permit granted since the last cut raises the rate by
-  ``recovery / rate``, i.e. by ``recovery`` calls per second for every second of success
-  (``recovery`` = ``ceiling * recovery_share``: from 70 % back to 100 % of the ceiling takes
-  about 6 s), never above the ceiling.
+* jitter: calls sent evenly at the limit reach the service unevenly (latency varies), so a
+  gateway that counts in fixed or sliding 1-second windows sees ``ceiling + 1`` of them in
+  some window. A throttled answer to a permit that, with ours granted in the
+  ``1 + jitter_allowance`` seconds (1.1) before it, makes more than ``ceiling`` calls could
+  be ours alone (a network spreads arrivals by much less than 0.1 s): the limiter then paces
+  ``jitter_step`` (2.5 %) further under the ceiling (the safety *margin*, learned one step
+  per such episode, up to ``max_margin``, 7.5 %) and does not cut. The margin halves every
+  ``margin_half_life`` seconds (60), so it is kept only while throttling says so;
+* contention: any other throttled answer (fewer of our calls could fill the window, or the
+  margin is already at its most: another client spends part of the same AccessKey's quota)
+  cuts the rate to ``decrease`` (0.7) times itself, down to a floor of
+  ``ceiling * floor_share`` (multiplicative decrease). A cut also forgets the margin: the
+  steps before it were probably the neighbour's doing too (at the start of a plan, ours
+  alone could have filled the window), and once the neighbour leaves the rate should climb
+  back to the ceiling, not stop under it.
 
-The throttled call itself is retried by :class:`RetryPolicy`, on a later permit. In steady
-state the rate saw-tooths just around the share the other clients leave, and the service's
-token bucket absorbs the small overshoots, so throttling stays rare and no call fails.
+Either way, one step or cut per episode (answers to permits granted before the last one were
+sent at the old rate, so they change nothing), and every throttled answer holds all permits
+until ``x-acs-retry-after`` has passed (when the service says it), re-spacing permits already
+reserved at the new rate. Additive increase: each success of a permit granted since the last
+step or cut raises the rate by ``recovery / rate``, i.e. by ``recovery`` calls per second for
+every second of success (``recovery`` = ``ceiling * recovery_share``: from 70 % back to 100 %
+of the ceiling takes about 6 s), up to the ceiling less the margin.
+
+The throttled call itself is retried by :class:`RetryPolicy`, on a later permit. Alone on an
+account, a token bucket never throttles evenly spaced permits and the rate stays at the
+ceiling; a window-counting gateway costs one to three throttled answers (one per step),
+then the rate stays a few percent under it. Shared, the rate saw-tooths just around the share
+the other clients leave, so throttling stays rare and no call fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -107,13 +124,17 @@ class PermitSchedule:
 
 @dataclass(frozen=True)
 class Permit:
-    """A granted start permit; ``sequence`` orders it among the permits of one client."""
+    """A granted start permit; ``sequence`` orders it among the permits of one client, and
+    ``recent`` counts that client's permits granted within ``1 + jitter_allowance`` seconds up
+    to this one, this one included."""
 
     sequence: int
+    recent: int = 1
 
 
 class AdaptiveRate:
-    """The AIMD limiter described in the module docstring, over one :class:`PermitSchedule`."""
+    """The AIMD limiter with a learned margin described in the module docstring, over one
+    :class:`PermitSchedule`."""
 
     def __init__(
         self,
@@ -122,6 +143,10 @@ class AdaptiveRate:
         decrease: float = 0.7,
         recovery_share: float = 0.05,
         floor_share: float = 0.01,
+        jitter_step: float = 0.025,
+        jitter_allowance: float = 0.1,
+        max_margin: float = 0.075,
+        margin_half_life: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -130,20 +155,39 @@ class AdaptiveRate:
         self._decrease = decrease
         self._recovery = ceiling * recovery_share
         self._floor = ceiling * floor_share
+        self._step = jitter_step
+        self._window = 1.0 + jitter_allowance  # how far back our own calls are counted
+        self._max_margin = max_margin
+        self._half_life = margin_half_life
+        self._margin = 0.0  # share of the ceiling, as of _margin_at
+        self._margin_at = 0.0
         self._clock = clock
         self._granted = 0  # permits granted so far
-        self._cut_at = 0  # permits numbered below this were granted before the last cut
+        self._recent: deque[float] = deque()  # grant times of our permits within _window
+        self._cut_at = 0  # permits numbered below this were granted before the last step or cut
         self.throttled_answers = 0
-        self.cuts = 0
+        self.cuts = 0  # multiplicative decreases (contention)
+        self.steps = 0  # margin steps (jitter)
         self.lowest = ceiling  # the lowest rate the limiter has been cut to
 
     @property
     def rate(self) -> float:
         return self.schedule.rate
 
+    @property
+    def margin(self) -> float:
+        """The share of the ceiling the limiter now keeps clear, decayed to this instant."""
+        if self._margin == 0.0:
+            return 0.0
+        return self._margin * math.pow(0.5, (self._clock() - self._margin_at) / self._half_life)
+
     async def acquire(self) -> Permit:
         await self.schedule.acquire()
-        permit = Permit(self._granted)
+        now = self._clock()
+        self._recent.append(now)
+        while self._recent[0] <= now - self._window:
+            self._recent.popleft()
+        permit = Permit(self._granted, len(self._recent))
         self._granted += 1
         return permit
 
@@ -151,17 +195,27 @@ class AdaptiveRate:
         """A call started on ``permit`` was answered "slow down"."""
         self.throttled_answers += 1
         if permit.sequence >= self._cut_at:
-            self.cuts += 1
             self._cut_at = self._granted
-            self.schedule.set_rate(max(self._floor, self.rate * self._decrease))
+            margin = self.margin + self._step
+            # Our own calls could have filled the window (a gateway counts at least one
+            # call per window, hence the 1 for ceilings below one call per second).
+            if permit.recent > max(1.0, self.ceiling) and margin <= self._max_margin + 1e-9:
+                self.steps += 1
+                self._margin, self._margin_at = margin, self._clock()
+                self.schedule.set_rate(min(self.rate, self.ceiling * (1.0 - margin)))
+            else:
+                self.cuts += 1
+                self._margin = 0.0
+                self.schedule.set_rate(max(self._floor, self.rate * self._decrease))
             self.lowest = min(self.lowest, self.rate)
         self.schedule.hold(self._clock() + (retry_after or 0.0))
 
     def succeeded(self, permit: Permit) -> None:
         """A call started on ``permit`` was answered without throttling."""
         rate = self.rate
-        if permit.sequence >= self._cut_at and rate < self.ceiling:
-            self.schedule.set_rate(min(self.ceiling, rate + self._recovery / rate))
+        top = self.ceiling * (1.0 - self.margin)
+        if permit.sequence >= self._cut_at and rate < top:
+            self.schedule.set_rate(min(top, rate + self._recovery / rate))
 
 
 class FlowControl:

@@ -5,15 +5,21 @@ This module owns the emulated service's behaviour, reached in-process through
 ``server.py``. Per request, in the
 service's order: the action must be one of the five; the signature is verified (``auth.py``:
 V3 in SHA-256 or SM3, or RPC V1; unknown key, malformed or stale time, wrong signature are
-refused with the service's codes) and a reused nonce refused; the per-AccessKey rate limit
-applies; then optional latency and seeded
-faults; then the operation runs against the :class:`EmulatorState`.
+refused with the service's codes) and a reused nonce refused; the request travels to the rate
+limit (the first half of the latency); the per-AccessKey rate limit applies; the answer
+travels back (the second half); then seeded faults; then the operation runs against the
+:class:`EmulatorState`.
 
 Choices where the service's behaviour is not documented (kept here, in one place):
 
-* rate limit: a token bucket per AccessKey holding ``qps`` tokens, refilled continuously at
-  ``qps`` per second; an empty bucket answers HTTP 400 ``Throttling.User`` with
-  ``x-acs-retry-after`` (milliseconds until a token is back);
+* rate limit: ``qps`` per AccessKey, counted by one of the algorithms of ``ratelimits``
+  (token bucket by default, fixed or sliding window); a refused call is answered HTTP 400
+  ``Throttling.User`` with ``x-acs-retry-after`` (milliseconds, rounded up, until a call
+  would be admitted);
+* latency: ``latency_ms`` per answer, half on the way in (before the rate limit counts the
+  call) and half on the way out, throttled answers included. With ``latency_jitter`` (a share,
+  0.2 for ±20 %) each half is drawn uniformly within that share of itself, from the fault
+  plan's seed: calls sent evenly then reach the rate limit unevenly, as over a network;
 * adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists`` (another
   code with ``exists_code``: clients must not depend on the code);
 * a profile asked for a number the space does not have: HTTP 400 ``PhoneNumber.NotExists``;
@@ -38,6 +44,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import random
 import time
 import uuid
 from collections import Counter, OrderedDict
@@ -57,6 +65,7 @@ from reconciler.emulator.auth import (
 )
 from reconciler.emulator.faults import Fault, FaultInjector, FaultPlan
 from reconciler.emulator.lifecycle import advance
+from reconciler.emulator.ratelimits import Algorithm, RateLimit, new_rate_limit
 from reconciler.emulator.state import EmulatorState, StateNotKept, dump_state
 from reconciler.emulator.sts import StsRefusal, TemporaryKey, assume_role_with_oidc
 
@@ -113,28 +122,6 @@ class Stats:
         }
 
 
-class TokenBucket:
-    """Per-key rate limit. Hand-written: it must answer "no" at once rather than wait, which
-    is not what aiolimiter (an awaiting limiter) is built for."""
-
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self._rate = rate
-        self._capacity = max(1.0, rate)
-        self._tokens = self._capacity
-        self._clock = clock
-        self._stamp = clock()
-
-    def take(self) -> float | None:
-        """Take a token; None if granted, else seconds until one is available."""
-        now = self._clock()
-        self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return None
-        return (1.0 - self._tokens) / self._rate
-
-
 @dataclass(frozen=True)
 class ApiRequest:
     """An HTTP request as the operations see it: decoded parameters and lowercased headers."""
@@ -164,28 +151,38 @@ class EmulatorApp:
         state: EmulatorState,
         *,
         qps: float = 10.0,
+        limiter: Algorithm | str = Algorithm.BUCKET,
         latency_ms: float = 0.0,
+        latency_jitter: float = 0.0,
         faults: FaultPlan | None = None,
         visibility_delay_ms: float = 0.0,
         exists_code: str = "PhoneNumber.AlreadyExists",
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_change: Callable[[EmulatorState], None] | None = None,
     ) -> None:
         self.state = state
         self._started_with = state.copy()  # what reset() goes back to
         self.qps = qps
+        self.limiter = Algorithm(limiter)  # ValueError for an unknown name
+        if not 0.0 <= latency_jitter <= 1.0:
+            raise ValueError(f"latency jitter must be between 0 and 1, got {latency_jitter}")
         self.latency = latency_ms / 1000.0
+        self.latency_jitter = latency_jitter
         # Eventual consistency: an added number is listed only this long after its add.
         self.visibility_delay = visibility_delay_ms / 1000.0
         self._visible_at: dict[str, float] = {}
         self.exists_code = exists_code
         self.faults = FaultInjector(faults or FaultPlan())
+        # Its own generator: drawing latencies must not move which calls meet which faults.
+        self._jitter = random.Random(self.faults.plan.seed)
         self.stats = Stats()
         self._wall_clock = wall_clock
         self._monotonic = monotonic
+        self._sleep = sleep  # of the latency
         self._on_change = on_change
-        self._buckets: dict[str, TokenBucket] = {}
+        self._limits: dict[str, RateLimit] = {}
         self.temporary_keys: dict[str, TemporaryKey] = {}  # handed out by AssumeRoleWithOIDC
         # Nonces seen per key, oldest first, forgotten once older than the clock-skew window
         # (a request that old is refused as stale anyway).
@@ -346,12 +343,12 @@ class EmulatorApp:
         except ServiceFault as refusal:
             self.stats.rejected[refusal.code] += 1
             raise
-        wait = self._bucket(key_id).take()
+        await self._travel()  # the way in: the rate limit counts the call when it arrives
+        wait = self._limit(key_id).take()
+        await self._travel()  # the way out, for every answer from here on
         if wait is not None:
             self.stats.throttled += 1
             raise self._throttling(wait)
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
         fault = self.faults.draw(action)
         if fault is not None and fault not in _ANSWER_FAULTS:
             self.stats.faulted += 1
@@ -375,15 +372,28 @@ class EmulatorApp:
             raise ConnectionDropped(action)  # committed above; the answer is lost
         return body
 
-    def _throttling(self, wait: float) -> ServiceFault:
-        return ServiceFault(400, "Throttling.User", "Request was denied due to user flow "
-                            "control.", (("x-acs-retry-after", str(max(1, round(wait * 1000)))),))
+    async def _travel(self) -> None:
+        """Half the latency, within the jitter."""
+        if self.latency <= 0:
+            return
+        half = self.latency / 2
+        if self.latency_jitter > 0:
+            half *= 1.0 + self._jitter.uniform(-self.latency_jitter, self.latency_jitter)
+        await self._sleep(half)
 
-    def _bucket(self, key_id: str) -> TokenBucket:
-        bucket = self._buckets.get(key_id)
-        if bucket is None:
-            bucket = self._buckets[key_id] = TokenBucket(self.qps, self._monotonic)
-        return bucket
+    def _throttling(self, wait: float) -> ServiceFault:
+        # Rounded up (less a microsecond of float error): a client that waits this long is
+        # admitted.
+        millis = max(1, math.ceil(wait * 1000 - 1e-3))
+        return ServiceFault(400, "Throttling.User", "Request was denied due to user flow "
+                            "control.", (("x-acs-retry-after", str(millis)),))
+
+    def _limit(self, key_id: str) -> RateLimit:
+        limit = self._limits.get(key_id)
+        if limit is None:
+            limit = self._limits[key_id] = new_rate_limit(
+                self.limiter, self.qps, monotonic=self._monotonic, wall_clock=self._wall_clock)
+        return limit
 
     # -- signature verification ------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from reconciler.emulator.app import EmulatorApp
 from reconciler.emulator.faults import FaultPlan
 from reconciler.emulator.persistence import DEFAULT_FOLDER, KeptStateError, kept_path
 from reconciler.emulator.persistence import reset as reset_kept
+from reconciler.emulator.ratelimits import Algorithm
 from reconciler.emulator.server import DEFAULT_IDLE_TIMEOUT, EmulatorServer
 from reconciler.emulator.state import StateFileError, StateNotKept, load_state, write_state
 from reconciler.journal import DEFAULT_JOURNAL
@@ -31,8 +32,8 @@ def emulator() -> None:
     """A local stand-in for the five CAMS operations camsctl uses.
 
     It verifies Signature V3 like the service, limits each AccessKey to --qps calls per
-    second (HTTP 400 Throttling.User), and can inject seeded faults, so pipelines can be
-    tested without a cloud account. Point camsctl at it with
+    second (HTTP 400 Throttling.User; --limiter says how they are counted), and can inject
+    seeded faults, so pipelines can be tested without a cloud account. Point camsctl at it with
     `camsctl --endpoint http://127.0.0.1:8080 ...` and the state file's access key
     (default: id `emulator`, secret `emulator-secret`).
     """
@@ -48,8 +49,16 @@ def emulator() -> None:
               help="Port to listen on (0 picks a free port and prints it).")
 @click.option("--qps", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Calls per second allowed per AccessKey before Throttling.User.")
+@click.option("--limiter", default=Algorithm.BUCKET.value, show_default=True,
+              type=click.Choice([a.value for a in Algorithm]),
+              help="How calls are counted against --qps: a token bucket of --qps tokens, a "
+                   "fixed window per wall-clock second, or a sliding 1-second window.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
-              help="Delay added to every API answer, in milliseconds.")
+              help="Delay added to every API answer, in milliseconds: half before the rate "
+                   "limit counts the call, half after.")
+@click.option("--latency-jitter", default=0.0, show_default=True,
+              type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Vary each half of --latency-ms uniformly by up to this share (seeded).")
 @click.option("--fault-throttle", default=0.0, show_default=True, type=_RATE, metavar="RATE",
               help="Share of calls answered Throttling.User regardless of rate.")
 @click.option("--fault-5xx", "fault_server", default=0.0, show_default=True, type=_RATE,
@@ -68,7 +77,8 @@ def emulator() -> None:
               type=click.FloatRange(min=0),
               help="Eventual consistency: list an added number only this long after its add.")
 @click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed of the fault draws: the same calls meet the same faults.")
+              help="Seed of the fault draws and the latency jitter: the same calls meet the "
+                   "same faults.")
 @click.option("--persist", is_flag=True,
               help="Write every added number back to the state file (atomically).")
 @click.option("--connect-after", type=click.FloatRange(min=0), metavar="SECONDS",
@@ -78,8 +88,9 @@ def emulator() -> None:
 @click.option("--idle-timeout", default=DEFAULT_IDLE_TIMEOUT, show_default=True,
               type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Close a connection that waits this long for its next request.")
-def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
-          fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
+def serve(state_file: Path, host: str, port: int, qps: float, limiter: str,
+          latency_ms: float, latency_jitter: float, fault_throttle: float, fault_server: float,
+          fault_drop: float, fault_lost_add: float,
           fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
           persist: bool, connect_after: float | None, idle_timeout: float) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
@@ -101,7 +112,8 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault-*") from None
     on_change = (lambda s: write_state(state_file, s)) if persist else None
-    app = EmulatorApp(state, qps=qps, latency_ms=latency_ms, faults=faults, on_change=on_change,
+    app = EmulatorApp(state, qps=qps, limiter=limiter, latency_ms=latency_ms,
+                      latency_jitter=latency_jitter / 100, faults=faults, on_change=on_change,
                       visibility_delay_ms=visibility_delay_ms, exists_code=exists_code)
     server = EmulatorServer(app, host, port, idle_timeout=idle_timeout)
 
@@ -114,7 +126,8 @@ def serve(state_file: Path, host: str, port: int, qps: float, latency_ms: float,
             raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
         key = next(iter(state.access_keys))
         click.echo(f"CAMS emulator listening on {server.url} (state {state_file}, "
-                   f"{len(state.spaces)} space(s), access key id {key!r}, {qps:g} QPS per key)",
+                   f"{len(state.spaces)} space(s), access key id {key!r}, {qps:g} QPS per key, "
+                   f"{limiter} limiter)",
                    err=True)
         if faults.active:
             click.echo(f"fault injection on: throttle={fault_throttle} 5xx={fault_server} "

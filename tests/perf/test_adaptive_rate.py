@@ -181,3 +181,120 @@ async def _collect(time: FakeTime, work: Coroutine[Any, Any, Any]) -> Any:
 
     await time.run(keep())
     return results[0]
+
+
+# -- arrival jitter: a learned margin, not a cut -------------------------------------------
+
+
+def _paced(time: FakeTime, limiter: AdaptiveRate, calls: int) -> list[Permit]:
+    """``calls`` permits taken back to back, every answer but the last's a success."""
+    permits: list[Permit] = []
+
+    async def caller() -> None:
+        for _ in range(calls):
+            permits.append(await limiter.acquire())
+            if len(permits) < calls:
+                limiter.succeeded(permits[-1])
+
+    asyncio.run(time.run(caller()))
+    return permits
+
+
+def test_a_throttle_our_own_pace_explains_steps_the_margin_instead_of_cutting() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    permits = _paced(time, limiter, 11)  # 11 permits within 1 s: a window may see them all
+    assert permits[-1].recent == 11
+    limiter.throttled(permits[-1], retry_after=0.02)
+    assert (limiter.steps, limiter.cuts) == (1, 0)
+    assert limiter.margin == pytest.approx(0.025)
+    assert limiter.rate == pytest.approx(9.75)  # 2.5 % under the ceiling, not 30 %
+    granted: list[float] = []
+
+    async def after() -> None:
+        for _ in range(3):
+            await limiter.acquire()
+            granted.append(round(time.now - 100.0, 6))
+
+    asyncio.run(time.run(after()))
+    # Re-spaced at the new rate from the last permit (later than the retry-after here).
+    assert granted[0] == round(1.0 + 1 / 9.75, 6)
+    assert granted[1] - granted[0] == pytest.approx(1 / 9.75, abs=1e-6)
+
+
+def test_a_throttle_fewer_of_our_calls_could_cause_is_contention_and_cuts() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    permits = _paced(time, limiter, 11)
+    time.now += 0.65  # a pause: only 6 of our calls in the 1.1 s up to the next one
+    last = _paced(time, limiter, 1)[0]
+    assert last.recent == 6
+    limiter.throttled(last, retry_after=None)
+    assert (limiter.steps, limiter.cuts) == (0, 1)
+    assert limiter.rate == pytest.approx(7.0) and limiter.margin == 0.0
+    assert len(permits) == 11
+
+
+def test_the_margin_grows_one_step_per_episode_up_to_its_most_then_a_cut_forgets_it(
+) -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    kinds: list[str] = []
+    for _ in range(4):
+        last = _paced(time, limiter, 15)[-1]
+        steps, cuts = limiter.steps, limiter.cuts
+        limiter.throttled(last, retry_after=None)
+        kinds.append("step" if limiter.steps > steps else "cut" if limiter.cuts > cuts else "-")
+        if kinds[-1] == "step":
+            assert limiter.rate == pytest.approx(10 * (1 - limiter.margin))
+    # At 10, 9.75 and 9.5 calls/s, 11 of ours fit in 1.1 s: a step each time. At 9.25 they
+    # still fit, but the margin is at its most (7.5 %): a neighbour's doing, so a cut.
+    assert kinds == ["step", "step", "step", "cut"]
+    assert limiter.margin == 0.0
+    assert limiter.rate == pytest.approx(0.7 * 10 * (1 - 0.075), rel=0.01)
+    _paced(time, limiter, 200)  # the neighbour gone: back to the ceiling itself
+    assert limiter.rate == 10.0
+
+
+def test_at_nine_calls_a_second_our_own_calls_cannot_explain_a_throttle() -> None:
+    time = FakeTime()
+    limiter = AdaptiveRate(10.0, clock=time.clock, sleep=time.sleep, max_margin=0.5)
+    limiter.schedule.set_rate(9.0)  # 10 permits per 1.1 s: one short of filling a window
+
+    async def unanswered() -> list[Permit]:  # no successes, so the rate stays at 9
+        return [await limiter.acquire() for _ in range(15)]
+
+    last = asyncio.run(_collect(time, unanswered()))[-1]
+    assert last.recent == 10
+    limiter.throttled(last, retry_after=None)
+    assert (limiter.steps, limiter.cuts) == (0, 1)
+
+
+def test_answers_to_permits_granted_before_a_step_do_not_step_again() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    permits = _paced(time, limiter, 14)
+    for permit in permits[-4:]:
+        limiter.throttled(permit, retry_after=None)
+    assert (limiter.steps, limiter.cuts, limiter.throttled_answers) == (1, 0, 4)
+    assert limiter.margin == pytest.approx(0.025)
+
+
+def test_the_margin_decays_and_the_rate_climbs_back_with_it() -> None:
+    time = FakeTime()
+    limiter = _limiter(time)
+    limiter.throttled(_paced(time, limiter, 11)[-1], retry_after=None)
+    assert limiter.rate == pytest.approx(9.75)
+    _paced(time, limiter, 590)  # about 60 s of successes: one half-life
+    assert limiter.margin == pytest.approx(0.0125, rel=0.05)
+    assert limiter.rate == pytest.approx(10 * (1 - limiter.margin), rel=0.002)
+    _paced(time, limiter, 3000)  # five more minutes: the margin is all but gone
+    assert limiter.rate > 9.99 and limiter.cuts == 0
+
+
+def test_a_ceiling_below_one_call_per_second_never_blames_jitter() -> None:
+    time = FakeTime()
+    limiter = _limiter(time, ceiling=0.5)
+    last = _paced(time, limiter, 3)[-1]
+    limiter.throttled(last, retry_after=None)
+    assert (limiter.steps, limiter.cuts) == (0, 1)
