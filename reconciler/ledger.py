@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from reconciler.plan import (
     Acknowledged,
@@ -54,6 +54,8 @@ class LedgerAcknowledgement:
     owner: str
     until: str
     """The acknowledgement's last day, ``YYYY-MM-DD``."""
+    source: str | None = None
+    """Where the acknowledgement is written (``file:line:column``); None in older lines."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class LedgerFinding:
     expected: FieldValue
     actual: FieldValue
     acknowledgement: LedgerAcknowledgement | None = None
+    source: str | None = None
+    """Where the number (or the WABA) is declared, ``file:line:column``; None for an unmanaged
+    number, which no manifest declares, and in older lines."""
 
     @property
     def key(self) -> FindingKey:
@@ -85,6 +90,8 @@ class LedgerRecord:
     spaces: tuple[str, ...]
     summary: Mapping[str, int]
     findings: tuple[LedgerFinding, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The label of each space read that has one; empty in older lines."""
 
     @property
     def moment(self) -> dt.datetime:
@@ -107,17 +114,18 @@ def _finding(item: Drift | Unmanaged, category: str,
         return LedgerFinding(item.space_id, item.phone, "unmanaged", category, None,
                              item.status, ack)
     return LedgerFinding(item.space_id, item.phone, item.field, category, item.expected,
-                         item.actual, ack)
+                         item.actual, ack, str(item.source))
 
 
 def _pending(item: Pending) -> LedgerFinding:
     return LedgerFinding(item.space_id, item.phone, "status", "pending",
-                         item.allowed or None, item.status)
+                         item.allowed or None, item.status, source=str(item.source))
 
 
 def _acknowledged(item: Acknowledged) -> LedgerFinding:
     return _finding(item.finding, "acknowledged",
-                    LedgerAcknowledgement(item.reason, item.owner, item.until))
+                    LedgerAcknowledgement(item.reason, item.owner, item.until,
+                                          str(item.source)))
 
 
 def record_of(plan: Plan, meta: PlanMeta) -> LedgerRecord:
@@ -131,7 +139,8 @@ def record_of(plan: Plan, meta: PlanMeta) -> LedgerRecord:
         "read": list(meta.scope.read)}
     return LedgerRecord(time=meta.created_at, endpoint=meta.endpoint, scope=scope,
                         spaces=tuple(space.id for space in plan.spaces),
-                        summary=plan.summary(), findings=tuple(findings))
+                        summary=plan.summary(), findings=tuple(findings),
+                        labels={space.id: space.label for space in plan.spaces if space.label})
 
 
 # --- the line format ------------------------------------------------------------------------
@@ -152,12 +161,14 @@ def encode(record: LedgerRecord) -> str:
         "summary": dict(record.summary),
         "findings": [{"space": f.space, "phone": f.phone, "field": f.field,
                       "category": f.category, "expected": _wire_value(f.expected),
-                      "actual": _wire_value(f.actual),
+                      "actual": _wire_value(f.actual), "source": f.source,
                       "acknowledgement": None if f.acknowledgement is None else {
                           "reason": f.acknowledgement.reason,
                           "owner": f.acknowledgement.owner,
-                          "until": f.acknowledgement.until}}
+                          "until": f.acknowledgement.until,
+                          "source": f.acknowledgement.source}}
                      for f in record.findings],
+        "labels": dict(record.labels),
     }
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -209,16 +220,19 @@ def _read_finding(value: object, index: int) -> LedgerFinding:
     acknowledgement = None
     if ack is not None:
         fields = _obj(ack, f"finding {index}'s acknowledgement")
+        reason, owner, until = (_str(fields.get(name), f"finding {index}'s acknowledgement {name}")
+                                for name in ("reason", "owner", "until"))
         acknowledgement = LedgerAcknowledgement(
-            *(_str(fields.get(name), f"finding {index}'s acknowledgement {name}")
-              for name in ("reason", "owner", "until")))
+            reason, owner, until,
+            _opt_str(fields.get("source"), f"finding {index}'s acknowledgement source"))
     return LedgerFinding(space=_str(item.get("space"), f"finding {index}'s space"),
                          phone=_opt_str(item.get("phone"), f"finding {index}'s phone"),
                          field=_str(item.get("field"), f"finding {index}'s field"),
                          category=str(category),
                          expected=_value(item.get("expected"), f"finding {index}'s expected"),
                          actual=_value(item.get("actual"), f"finding {index}'s actual"),
-                         acknowledgement=acknowledgement)
+                         acknowledgement=acknowledgement,
+                         source=_opt_str(item.get("source"), f"finding {index}'s source"))
 
 
 def _record(line: str) -> LedgerRecord:
@@ -237,13 +251,15 @@ def _record(line: str) -> LedgerRecord:
         raise _Bad(f"time {time!r} is not an ISO 8601 moment with its zone") from None
     scope = root.get("scope")
     summary = _obj(root.get("summary"), "summary")
+    labels = _obj(root.get("labels", {}), "labels")
     return LedgerRecord(
         time=time, endpoint=_str(root.get("endpoint"), "endpoint"),
         scope=None if scope is None else _obj(scope, "scope"),
         spaces=tuple(_str(s, "spaces") for s in _list(root.get("spaces"), "spaces")),
         summary={_str(k, "summary"): _count(v, f"summary {k}") for k, v in summary.items()},
         findings=tuple(_read_finding(f, index) for index, f in
-                       enumerate(_list(root.get("findings"), "findings"), start=1)))
+                       enumerate(_list(root.get("findings"), "findings"), start=1)),
+        labels={_str(k, "labels"): _str(v, f"label of {k}") for k, v in labels.items()})
 
 
 def parse(text: str) -> list[LedgerRecord]:

@@ -72,6 +72,13 @@ def test_a_record_holds_every_finding_by_key_and_reads_back_the_same() -> None:
     assert acknowledged.acknowledgement is not None
     assert acknowledged.acknowledgement.owner == "ops@acme.example"
     assert acknowledged.acknowledgement.until == "2027-11-20"
+    # Where each is written, for the auditor's report; an unmanaged number has no place.
+    assert by_key[NAME_KEY].source is not None and \
+        by_key[NAME_KEY].source == "m.yaml:20:9"
+    assert by_key[PENDING_KEY].source is not None
+    assert by_key[(SPACE, "+8613800009999", "unmanaged")].source is None
+    assert acknowledged.acknowledgement.source is not None
+    assert rec.labels[SPACE] == "acme-retail"
     assert len(rec.findings) == len(plan.drift) + len(plan.unmanaged) + len(plan.pending) \
         + len(plan.acknowledged)
     assert rec.summary == plan.summary()
@@ -83,6 +90,19 @@ def test_a_record_holds_every_finding_by_key_and_reads_back_the_same() -> None:
     assert wire["scope"] == {"changed_since": "main", "declared": 3, "read": [SPACE]}
     assert parse(line) == [rec]
     assert parse(line * 2) == [rec, rec]
+
+
+def test_a_line_written_before_sources_and_labels_still_reads() -> None:
+    wire = json.loads(encode(record_of(example_plan(), meta("2026-11-20T12:00:00Z"))))
+    del wire["labels"]
+    for finding in wire["findings"]:
+        del finding["source"]
+        if finding["acknowledgement"] is not None:
+            del finding["acknowledgement"]["source"]
+    [old] = parse(json.dumps(wire) + "\n")
+    assert old.labels == {}
+    assert all(f.source is None for f in old.findings)
+    assert len(old.findings) == len(wire["findings"])
 
 
 def test_a_full_read_has_no_scope() -> None:
