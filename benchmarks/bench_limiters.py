@@ -2,8 +2,9 @@
 
 The service documents 10 calls per second per AccessKey, not how it counts them. For each of
 the emulator's algorithms (``--limiter bucket|fixed|sliding``), at 10 QPS and 250 ms ± 20 %
-latency (each half of it, on the way in and out, drawn uniformly within ±20 %, so evenly
-paced calls reach the limit unevenly):
+latency (each part of it, on the way in and out, drawn uniformly within ±20 %, so evenly
+paced calls reach the limit unevenly; ``--latency-inbound`` percent of it, 10 by default, is
+spent before the limiter counts a call, 50 for the harsher model of earlier runs):
 
 * ``refresh``: ``refresh`` + ``build_plan`` of 200 spaces in this process, the emulator on a
   loopback socket in a thread (``bench_refresh.run_ours``);
@@ -36,7 +37,7 @@ import urllib.request
 from pathlib import Path
 
 from bench_refresh import Gateway, Run, run_adapt, run_ours, run_shared
-from bench_scale import CAMSCTL, ENV, REPO
+from bench_scale import CAMSCTL, ENV, REPO, TODAY
 from generate import Account, write_account
 
 from reconciler.loader import load
@@ -47,18 +48,19 @@ SERVE = [sys.executable, "-m", "reconciler", "emulator", "serve"]
 
 
 def _desired(account: Account) -> Desired:
-    loaded = load([str(account.manifest)])
+    loaded = load([str(account.manifest)], today=TODAY)
     assert loaded.desired is not None, loaded.diagnostics
     return loaded.desired
 
 
 def run_process(account: Account, qps: float, latency_ms: float, limiter: str,
-                jitter_percent: float) -> Run:
+                jitter_percent: float, inbound_percent: float) -> Run:
     """``camsctl plan`` as a process against ``camsctl emulator serve`` as another."""
     server = subprocess.Popen(
         [*SERVE, "--state", str(account.state), "--port", "0", "--qps", f"{qps:g}",
          "--limiter", limiter, "--latency-ms", f"{latency_ms:g}",
-         "--latency-jitter", f"{jitter_percent:g}"],
+         "--latency-jitter", f"{jitter_percent:g}", "--latency-inbound",
+         f"{inbound_percent:g}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
     try:
         assert server.stderr is not None
@@ -90,6 +92,8 @@ def main() -> int:
     parser.add_argument("--latency-jitter", type=float, action="append", metavar="PERCENT",
                         help="jitters of refresh and process (default 20; shared runs at the "
                              "first)")
+    parser.add_argument("--latency-inbound", type=float, default=10.0, metavar="PERCENT",
+                        help="share of the latency before the limiter counts a call")
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--limiter", choices=LIMITERS, action="append")
     parser.add_argument("--only", choices=["refresh", "process", "shared", "adapt"],
@@ -116,7 +120,7 @@ def main() -> int:
         desired = {n: _desired(account) for n, account in accounts.items()}
         for jitter in jitters:
             for limiter in limiters:
-                gateway = Gateway(limiter, jitter / 100)
+                gateway = Gateway(limiter, jitter / 100, args.latency_inbound / 100)
                 for attempt in range(args.repeat):
                     if "refresh" in scenarios:
                         keep(limiter, jitter, f"refresh 200 (run {attempt + 1})",
@@ -125,7 +129,7 @@ def main() -> int:
                     if "process" in scenarios:
                         keep(limiter, jitter, f"process 100 (run {attempt + 1})",
                              run_process(accounts[100], args.qps, args.latency_ms, limiter,
-                                         jitter))
+                                         jitter, args.latency_inbound))
                 if "shared" in scenarios and jitter == jitters[0]:
                     for neighbour in neighbours:
                         spaces = 60 if neighbour >= 9 else 200
@@ -137,7 +141,8 @@ def main() -> int:
                          run_adapt(accounts[200], desired[200], args.qps, args.latency_ms,
                                    args.parallelism, 5.0, 12.0, gateway))
 
-    print(f"\nemulator at {args.qps:g} QPS per key, {args.latency_ms:g} ms latency; camsctl "
+    print(f"\nemulator at {args.qps:g} QPS per key, {args.latency_ms:g} ms latency "
+          f"({args.latency_inbound:g} % before the limiter); camsctl "
           f"--qps {args.qps:g} --parallelism {args.parallelism}\n")
     print("| limiter | jitter | scenario | calls | wall s | QPS available | efficiency "
           "| throttled | failed |")

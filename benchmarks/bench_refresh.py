@@ -74,11 +74,13 @@ class Gateway:
 
     limiter: str = "bucket"
     jitter: float = 0.0  # share of the latency, e.g. 0.2 for ±20 %
+    inbound: float = 0.1  # share of the latency before the limiter counts a call
 
 
 def _app(account: Account, qps: float, latency_ms: float, gateway: Gateway) -> EmulatorApp:
     return EmulatorApp(load_state(account.state), qps=qps, latency_ms=latency_ms,
-                       limiter=gateway.limiter, latency_jitter=gateway.jitter)
+                       limiter=gateway.limiter, latency_jitter=gateway.jitter,
+                       latency_inbound=gateway.inbound)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ This is the network edge of planning: it turns API answers into :mod:`reconciler
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +21,9 @@ from reconciler.live import Live, LiveNumber, LiveProfile, LiveSpace, LiveWaba
 from reconciler.manifest import Desired, DesiredSpace
 from reconciler.phone import PhoneNumber, from_live_digits
 from reconciler.plan import PlannedSpace
+
+PROBES = 2
+"""Reads sent after the first before its answer (see :func:`_read_all`)."""
 
 Progress = Callable[[str], None]
 
@@ -107,19 +111,39 @@ async def _read_all(client: CamsClient, plans: list[_Reads], progress: Progress 
             progress(f"refreshed {done}/{len(plans)} spaces")
         return space
 
-    # One space first: a failure no space could escape (credentials refused, no route to the
-    # endpoint) then ends the run after one call and its retries, with one error, instead of
-    # one identical error per space, each spending a call of the account's quota. A later
-    # space can still meet one (the endpoint goes away mid-run): that error is then the run's.
+    # The first answer before more than PROBES + 1 reads are sent: a failure no space could
+    # escape (credentials refused, no route to the endpoint) then ends the run with one
+    # error, after at most three calls, instead of one identical error per space, each
+    # spending a call of the account's quota. The probes keep the pace while the first read
+    # is under way, so a healthy plan does not wait one round trip for it. A later space can
+    # still meet such a failure (the endpoint goes away mid-run): that error is then the run's.
     results: list[LiveSpace | BaseException] = []
     if plans:
+        answered = asyncio.Event()
+
+        async def after_first(index: int, reads: _Reads) -> LiveSpace:
+            if index > PROBES:
+                await answered.wait()
+            return await one(reads)
+
+        first = asyncio.ensure_future(one(plans[0]))
+        first.add_done_callback(lambda _: answered.set())
+        rest = asyncio.gather(*(after_first(index, reads)
+                                for index, reads in enumerate(plans[1:], start=1)),
+                              return_exceptions=True)
         try:
-            results.append(await one(plans[0]))
-        except AccountWideError:
+            try:
+                results.append(await first)
+            except AccountWideError:
+                raise
+            except CamsError as exc:
+                results.append(exc)
+        except BaseException:  # the run ends here: the probes' answers do not matter
+            rest.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rest
             raise
-        except CamsError as exc:
-            results.append(exc)
-    results += await asyncio.gather(*(one(r) for r in plans[1:]), return_exceptions=True)
+        results += await rest
     failures: dict[str, CamsError] = {}
     spaces: dict[str, LiveSpace] = {}
     for result in results:

@@ -162,8 +162,11 @@ class AdaptiveRate:
         self._margin = 0.0  # share of the ceiling, as of _margin_at
         self._margin_at = 0.0
         self._clock = clock
+        self._sleep = sleep
         self._granted = 0  # permits granted so far
         self._recent: deque[float] = deque()  # grant times of our permits within _window
+        # Grant times of our last floor(ceiling) permits: the span guard (see acquire).
+        self._last: deque[float] = deque(maxlen=max(1, math.floor(ceiling)))
         self._cut_at = 0  # permits numbered below this were granted before the last step or cut
         self.throttled_answers = 0
         self.cuts = 0  # multiplicative decreases (contention)
@@ -183,13 +186,33 @@ class AdaptiveRate:
 
     async def acquire(self) -> Permit:
         await self.schedule.acquire()
+        await self._guard_span()
         now = self._clock()
+        self._last.append(now)
         self._recent.append(now)
         while self._recent[0] <= now - self._window:
             self._recent.popleft()
         permit = Permit(self._granted, len(self._recent))
         self._granted += 1
         return permit
+
+    async def _guard_span(self) -> None:
+        """Never more than ``floor(ceiling)`` permits within the span they take at the top
+        rate (one second at the ceiling, longer with a margin).
+
+        The timetable is kept when a sleeper wakes late (a busy event loop), so the permit
+        after a late one comes on time, and the ``ceiling + 1`` permits that end with it
+        span less than a second by as much as the first was late: a window-counting gateway
+        throttles that. Holding such a permit back by the same amount costs nothing while
+        permits are on time.
+        """
+        while len(self._last) == self._last.maxlen:
+            top = self.ceiling * (1.0 - self.margin)
+            earliest = self._last[0] + len(self._last) / top
+            now = self._clock()
+            if now >= earliest - 1e-9:
+                return
+            await self._sleep(earliest - now)
 
     def throttled(self, permit: Permit, retry_after: float | None) -> None:
         """A call started on ``permit`` was answered "slow down"."""

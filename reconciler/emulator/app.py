@@ -6,8 +6,8 @@ This module owns the emulated service's behaviour, reached in-process through
 service's order: the action must be one of the five; the signature is verified (``auth.py``:
 V3 in SHA-256 or SM3, or RPC V1; unknown key, malformed or stale time, wrong signature are
 refused with the service's codes) and a reused nonce refused; the request travels to the rate
-limit (the first half of the latency); the per-AccessKey rate limit applies; the answer
-travels back (the second half); then seeded faults; then the operation runs against the
+limit (the inbound share of the latency); the per-AccessKey rate limit applies; the answer
+is worked out and travels back (the rest); then seeded faults; then the operation runs against the
 :class:`EmulatorState`.
 
 Choices where the service's behaviour is not documented (kept here, in one place):
@@ -16,10 +16,15 @@ Choices where the service's behaviour is not documented (kept here, in one place
   (token bucket by default, fixed or sliding window); a refused call is answered HTTP 400
   ``Throttling.User`` with ``x-acs-retry-after`` (milliseconds, rounded up, until a call
   would be admitted);
-* latency: ``latency_ms`` per answer, half on the way in (before the rate limit counts the
-  call) and half on the way out, throttled answers included. With ``latency_jitter`` (a share,
-  0.2 for ±20 %) each half is drawn uniformly within that share of itself, from the fault
-  plan's seed: calls sent evenly then reach the rate limit unevenly, as over a network;
+* latency: ``latency_ms`` per answer, throttled answers included, in two parts: the way in,
+  ``latency_inbound`` of it (0.1), before the rate limit counts the call; the rest after it.
+  The way in is the network's trip to the gateway; the rest is mostly the service's work and
+  the way back, which vary far more than a network's one-way trip does. With
+  ``latency_jitter`` (a share, 0.2 for ±20 %) each part is drawn uniformly within that share
+  of itself, from the fault plan's seed: calls sent evenly then reach the rate limit
+  unevenly, as over a network (by up to ``2 * jitter * inbound * latency``: 10 ms at
+  250 ms ± 20 %). ``latency_inbound=0.5`` gives the harsher model of half the latency, and
+  half the jitter, before the count;
 * adding a number that exists in any space: HTTP 400 ``PhoneNumber.AlreadyExists`` (another
   code with ``exists_code``: clients must not depend on the code);
 * a profile asked for a number the space does not have: HTTP 400 ``PhoneNumber.NotExists``;
@@ -154,6 +159,7 @@ class EmulatorApp:
         limiter: Algorithm | str = Algorithm.BUCKET,
         latency_ms: float = 0.0,
         latency_jitter: float = 0.0,
+        latency_inbound: float = 0.1,
         faults: FaultPlan | None = None,
         visibility_delay_ms: float = 0.0,
         exists_code: str = "PhoneNumber.AlreadyExists",
@@ -168,8 +174,12 @@ class EmulatorApp:
         self.limiter = Algorithm(limiter)  # ValueError for an unknown name
         if not 0.0 <= latency_jitter <= 1.0:
             raise ValueError(f"latency jitter must be between 0 and 1, got {latency_jitter}")
+        if not 0.0 <= latency_inbound <= 1.0:
+            raise ValueError(f"the inbound share of the latency must be between 0 and 1, got "
+                             f"{latency_inbound}")
         self.latency = latency_ms / 1000.0
         self.latency_jitter = latency_jitter
+        self.latency_inbound = latency_inbound
         # Eventual consistency: an added number is listed only this long after its add.
         self.visibility_delay = visibility_delay_ms / 1000.0
         self._visible_at: dict[str, float] = {}
@@ -343,9 +353,9 @@ class EmulatorApp:
         except ServiceFault as refusal:
             self.stats.rejected[refusal.code] += 1
             raise
-        await self._travel()  # the way in: the rate limit counts the call when it arrives
+        await self._travel(self.latency_inbound)  # the rate limit counts a call as it arrives
         wait = self._limit(key_id).take()
-        await self._travel()  # the way out, for every answer from here on
+        await self._travel(1.0 - self.latency_inbound)  # for every answer from here on
         if wait is not None:
             self.stats.throttled += 1
             raise self._throttling(wait)
@@ -372,14 +382,14 @@ class EmulatorApp:
             raise ConnectionDropped(action)  # committed above; the answer is lost
         return body
 
-    async def _travel(self) -> None:
-        """Half the latency, within the jitter."""
-        if self.latency <= 0:
+    async def _travel(self, share: float) -> None:
+        """``share`` of the latency, within the jitter."""
+        if self.latency <= 0 or share <= 0:
             return
-        half = self.latency / 2
+        part = self.latency * share
         if self.latency_jitter > 0:
-            half *= 1.0 + self._jitter.uniform(-self.latency_jitter, self.latency_jitter)
-        await self._sleep(half)
+            part *= 1.0 + self._jitter.uniform(-self.latency_jitter, self.latency_jitter)
+        await self._sleep(part)
 
     def _throttling(self, wait: float) -> ServiceFault:
         # Rounded up (less a microsecond of float error): a client that waits this long is

@@ -54,11 +54,15 @@ def emulator() -> None:
               help="How calls are counted against --qps: a token bucket of --qps tokens, a "
                    "fixed window per wall-clock second, or a sliding 1-second window.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0),
-              help="Delay added to every API answer, in milliseconds: half before the rate "
-                   "limit counts the call, half after.")
+              help="Delay added to every API answer, in milliseconds: --latency-inbound of it "
+                   "before the rate limit counts the call, the rest after.")
+@click.option("--latency-inbound", default=10.0, show_default=True,
+              type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="The share of --latency-ms spent on the way in, before the rate limit "
+                   "counts the call (the network's trip to the gateway).")
 @click.option("--latency-jitter", default=0.0, show_default=True,
               type=click.FloatRange(0, 100), metavar="PERCENT",
-              help="Vary each half of --latency-ms uniformly by up to this share (seeded).")
+              help="Vary each part of --latency-ms uniformly by up to this share (seeded).")
 @click.option("--fault-throttle", default=0.0, show_default=True, type=_RATE, metavar="RATE",
               help="Share of calls answered Throttling.User regardless of rate.")
 @click.option("--fault-5xx", "fault_server", default=0.0, show_default=True, type=_RATE,
@@ -89,8 +93,8 @@ def emulator() -> None:
               type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Close a connection that waits this long for its next request.")
 def serve(state_file: Path, host: str, port: int, qps: float, limiter: str,
-          latency_ms: float, latency_jitter: float, fault_throttle: float, fault_server: float,
-          fault_drop: float, fault_lost_add: float,
+          latency_ms: float, latency_inbound: float, latency_jitter: float,
+          fault_throttle: float, fault_server: float, fault_drop: float, fault_lost_add: float,
           fault_no_list: float, exists_code: str, visibility_delay_ms: float, seed: int,
           persist: bool, connect_after: float | None, idle_timeout: float) -> None:
     """Serve the emulator on HOST:PORT until interrupted (Ctrl-C).
@@ -113,7 +117,8 @@ def serve(state_file: Path, host: str, port: int, qps: float, limiter: str,
         raise click.BadParameter(str(exc), param_hint="--fault-*") from None
     on_change = (lambda s: write_state(state_file, s)) if persist else None
     app = EmulatorApp(state, qps=qps, limiter=limiter, latency_ms=latency_ms,
-                      latency_jitter=latency_jitter / 100, faults=faults, on_change=on_change,
+                      latency_jitter=latency_jitter / 100,
+                      latency_inbound=latency_inbound / 100, faults=faults, on_change=on_change,
                       visibility_delay_ms=visibility_delay_ms, exists_code=exists_code)
     server = EmulatorServer(app, host, port, idle_timeout=idle_timeout)
 

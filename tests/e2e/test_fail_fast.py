@@ -1,4 +1,5 @@
-"""A failure no space could escape ends the run after one call, with one error (toward issue 13).
+"""A failure no space could escape ends the run after at most three calls, with one error
+(toward issue 13).
 
 Before, a wrong secret or a dead endpoint gave one identical error per space, each spending a
 call of the account's quota (and, for a dead endpoint, its retries).
@@ -10,10 +11,12 @@ from pathlib import Path
 
 from e2ekit import Camsctl, EmulatorFactory, one_number_fleet
 
+from reconciler.refresh import PROBES
+
 SPACES = 30
 
 
-def test_a_wrong_secret_costs_one_call_and_gives_one_error(
+def test_a_wrong_secret_costs_at_most_three_calls_and_gives_one_error(
         serve: EmulatorFactory, camsctl: Camsctl, tmp_path: Path) -> None:
     state, manifests = one_number_fleet(tmp_path, SPACES, base=350000000000000)
     emulator = serve(state)
@@ -29,7 +32,8 @@ def test_a_wrong_secret_costs_one_call_and_gives_one_error(
         assert "Used credentials from environment (AccessKey ****)." in errors[0]
         assert "Check that the AccessKey secret is the one of this AccessKey id" in errors[0]
         assert "space 35" not in run.stderr  # not one line per space
-        assert emulator.stats()["total_calls"] - before == 1
+        # The first read and at most PROBES more sent before its answer; no add.
+        assert 1 <= emulator.stats()["total_calls"] - before <= 1 + PROBES
     assert emulator.adds_sent() == 0
 
 

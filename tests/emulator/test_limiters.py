@@ -235,7 +235,11 @@ def test_on_a_socket_each_algorithm_refuses_the_eleventh_call_of_a_second() -> N
         assert app.stats.throttled == 2
 
 
-def test_latency_comes_in_two_halves_each_jittered_within_its_share() -> None:
+@pytest.mark.parametrize(("inbound", "way_in", "way_out"),
+                         [(0.1, (0.02, 0.03), (0.18, 0.27)),
+                          (0.5, (0.1, 0.15), (0.1, 0.15))])
+def test_latency_comes_in_two_parts_each_jittered_within_its_share(
+        inbound: float, way_in: tuple[float, float], way_out: tuple[float, float]) -> None:
     clock = Clock()
     slept: list[float] = []
 
@@ -243,19 +247,22 @@ def test_latency_comes_in_two_halves_each_jittered_within_its_share() -> None:
         slept.append(seconds)
 
     app = EmulatorApp(parse_state({"spaces": {"1": {"numbers": []}}}), latency_ms=250,
-                      latency_jitter=0.2, monotonic=clock, wall_clock=clock, sleep=sleep)
+                      latency_jitter=0.2, latency_inbound=inbound, monotonic=clock,
+                      wall_clock=clock, sleep=sleep)
     asyncio.run(_in_process(app, clock, [START + i for i in range(50)]))
-    assert len(slept) == 100  # two halves per call
-    assert all(0.1 <= s <= 0.15 for s in slept)
-    assert max(slept) - min(slept) > 0.03  # really jittered
+    assert len(slept) == 100  # two parts per call, the way in first
+    ins, outs = slept[0::2], slept[1::2]
+    assert all(way_in[0] <= s <= way_in[1] for s in ins)
+    assert all(way_out[0] <= s <= way_out[1] for s in outs)
+    assert max(ins) - min(ins) > 0.6 * (way_in[1] - way_in[0])  # really jittered
     again: list[float] = []
 
     async def sleep_again(seconds: float) -> None:
         again.append(seconds)
 
     same_seed = EmulatorApp(parse_state({"spaces": {"1": {"numbers": []}}}), latency_ms=250,
-                            latency_jitter=0.2, monotonic=clock, wall_clock=clock,
-                            sleep=sleep_again)
+                            latency_jitter=0.2, latency_inbound=inbound, monotonic=clock,
+                            wall_clock=clock, sleep=sleep_again)
     asyncio.run(_in_process(same_seed, clock, [START + i for i in range(50)]))
     assert again == slept  # seeded: repeatable
 
@@ -266,12 +273,15 @@ def test_an_unknown_limiter_or_a_bad_jitter_is_refused() -> None:
         EmulatorApp(state, limiter="leaky")
     with pytest.raises(ValueError, match="jitter"):
         EmulatorApp(state, latency_jitter=1.5)
+    with pytest.raises(ValueError, match="inbound"):
+        EmulatorApp(state, latency_inbound=-0.1)
 
 
 def test_serve_takes_a_limiter_and_a_jitter() -> None:
     runner = CliRunner()
     help_text = runner.invoke(emulator, ["serve", "--help"]).output
     assert "--limiter [bucket|fixed|sliding]" in help_text and "--latency-jitter" in help_text
+    assert "--latency-inbound" in help_text
     bad = runner.invoke(emulator, ["serve", "--state", "x.yaml", "--limiter", "leaky"])
     assert bad.exit_code == 2 and "--limiter" in bad.output
 

@@ -217,9 +217,37 @@ def test_a_throttle_our_own_pace_explains_steps_the_margin_instead_of_cutting() 
             granted.append(round(time.now - 100.0, 6))
 
     asyncio.run(time.run(after()))
-    # Re-spaced at the new rate from the last permit (later than the retry-after here).
-    assert granted[0] == round(1.0 + 1 / 9.75, 6)
-    assert granted[1] - granted[0] == pytest.approx(1 / 9.75, abs=1e-6)
+    # The last ten permits (0.1 s to 1.0 s) must now span 10 / 9.75 s: the next waits for
+    # that, later than both the new timetable (1.0 + 1 / 9.75) and the retry-after.
+    assert granted[0] == pytest.approx(0.1 + 10 / 9.75, abs=1e-4)  # (the margin decays)
+    assert granted[1] - granted[0] == pytest.approx(0.1, abs=1e-4)
+
+
+def test_a_permit_after_a_late_one_never_brings_eleven_within_a_second() -> None:
+    time = FakeTime()
+    sleeps = itertools.count()
+
+    async def busy_once(seconds: float) -> None:
+        # The event loop was busy when the sixth permit's sleeper was due: it wakes 50 ms late.
+        await time.sleep(seconds + (0.05 if next(sleeps) == 4 else 0.0))
+
+    limiter = AdaptiveRate(10.0, clock=time.clock, sleep=busy_once)
+    granted: list[float] = []
+
+    async def caller() -> None:
+        for _ in range(30):
+            permit = await limiter.acquire()
+            granted.append(time.now - 100.0)
+            limiter.succeeded(permit)
+
+    asyncio.run(time.run(caller()))
+    assert granted[5] == pytest.approx(0.55)  # late by 50 ms; the timetable is kept, so
+    assert granted[6] == pytest.approx(0.6)  # the next comes on time (no time is lost)...
+    spans = [granted[i + 10] - granted[i] for i in range(len(granted) - 10)]
+    assert min(spans) >= 1.0 - 1e-9  # ...but the tenth after the late one waits for it
+    assert granted[15] == pytest.approx(1.55)
+    assert granted[16] == pytest.approx(1.6)
+    assert granted[-1] == pytest.approx(2.9)  # and the pace is back on the timetable
 
 
 def test_a_throttle_fewer_of_our_calls_could_cause_is_contention_and_cuts() -> None:
