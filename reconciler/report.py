@@ -184,6 +184,15 @@ def audit(records: Sequence[LedgerRecord], now: dt.datetime) -> Audit:
                  tuple(expiring), pending, labels, today)
 
 
+def account(endpoint: str) -> str:
+    """The endpoint as a reader names the account: its host (``cams.ap-southeast-1.aliyuncs.com``)
+    rather than a URL, which the page has no reason to hold; other endpoints as they are."""
+    for scheme in ("https://", "http://"):
+        if endpoint.startswith(scheme):
+            return endpoint.removeprefix(scheme).rstrip("/")
+    return endpoint
+
+
 def _count(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
@@ -363,7 +372,7 @@ def chart(runs: Sequence[LedgerRecord]) -> str:
         return _TOP + plot_h * (1 - value / y_max)
 
     parts = [f'<svg class="chart" viewBox="0 0 {_W} {_H}" role="img" '
-             'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
+             'aria-labelledby="chart-title chart-desc">',
              '<title id="chart-title">Findings per category, run by run</title>',
              f'<desc id="chart-desc">{_count(len(runs), "run")}; one point per run for each '
              'of drift, unmanaged, pending and acknowledged.</desc>']
@@ -541,7 +550,7 @@ footer dd { margin: 0; }
 def _space(space: str, labels: dict[str, str], e: _Escaper) -> str:
     label = labels.get(space)
     if label:
-        return f'<td class="space">{e.text(label)}<small>{e.ident(space)}</small></td>'
+        return f'<td class="space">{e.text(label)} <small>{e.ident(space)}</small></td>'
     return f'<td class="space">{e.ident(space)}</td>'
 
 
@@ -570,7 +579,7 @@ def _badge(category: str, overdue: bool = False) -> str:
     name = _SERIES[category].name if category in _SERIES else category
     if overdue:
         name = "Drift: pending too long"
-    return f'<span class="badge {category}">{html.escape(name)}</span>'
+    return f'<span class="badge {category}">{html.escape(name)}</span> '
 
 
 def _open_section(report: Audit, e: _Escaper) -> str:
@@ -593,10 +602,10 @@ def _expiry_words(days_left: int | None) -> str:
     if days_left is None:
         return '<span class="badge expired">not a date</span>'
     if days_left < 0:
-        return f'<span class="badge expired">expired</span>{_count(-days_left, "day")} ago'
+        return f'<span class="badge expired">expired</span> {_count(-days_left, "day")} ago'
     if days_left == 0:
-        return '<span class="badge soon">last day</span>today'
-    return f'<span class="badge soon">soon</span>in {_count(days_left, "day")}'
+        return '<span class="badge soon">last day</span> today'
+    return f'<span class="badge soon">soon</span> in {_count(days_left, "day")}'
 
 
 def _space_words(space: str, labels: dict[str, str], e: _Escaper) -> str:
@@ -614,10 +623,10 @@ def _acknowledgement_section(report: Audit, e: _Escaper) -> str:
         rows.append(f'<tr data-expiry="{state}">'
                     f'<td class="nowrap"><b>{e.text(ack.until)}</b><br>'
                     f'{_expiry_words(item.days_left)}</td>'
-                    f'<td><span class="number">{e.phone(f.phone)}</span>'
+                    f'<td><span class="number">{e.phone(f.phone)}</span> '
                     f'<small class="block muted">{_space_words(f.space, report.labels, e)}'
                     f'</small></td><td>{describe(f, e)}</td>'
-                    f'<td><b>{e.text(ack.owner)}</b><span class="block">{e.text(ack.reason)}'
+                    f'<td><b>{e.text(ack.owner)}</b> <span class="block">{e.text(ack.reason)}'
                     f'</span></td>{_where(ack.source, e, "not recorded")}</tr>')
     body = _table((("Until", ""), ("Number", ""), ("Finding", ""), ("Owner and reason", ""),
                    ("Written at", "")), rows, "expiring") if rows else (
@@ -660,7 +669,7 @@ def _cards(report: Audit) -> str:
 def _notes(report: Audit, e: _Escaper) -> str:
     notes = []
     if report.ignored:
-        others = ", ".join(f"{e.text(endpoint)} ({_count(count, 'run')})"
+        others = ", ".join(f"{e.text(account(endpoint))} ({_count(count, 'run')})"
                            for endpoint, count in report.ignored)
         notes.append("The ledgers also hold runs against another account, left out of this "
                      f"report: {others}. Make a report from those runs alone to see them.")
@@ -705,7 +714,7 @@ def render(report: Audit, *, mask: bool) -> str:
     days = (last.moment.date() - first.moment.date()).days + 1
     period = _day(first) if days == 1 else f"{_day(first)} to {_day(last)} ({_count(days, 'day')})"
     assert report.endpoint is not None
-    facts = [("Account endpoint", e.text(report.endpoint)), ("Period covered", period),
+    facts = [("Account", e.text(account(report.endpoint))), ("Period covered", period),
              ("Audit runs", str(len(report.runs))), ("Latest run", _when(last)),
              ("Report made on", generated)]
     if mask:
