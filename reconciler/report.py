@@ -238,7 +238,8 @@ class _Escaper:
         return html.escape(mask_in_text(shown) if self.mask else shown, quote=True)
 
     def ident(self, value: str) -> str:
-        """An identifier (a space id): never masked, escaped all the same."""
+        """An identifier or a date (a space id, an acknowledgement's last day): never
+        masked, escaped all the same."""
         return html.escape(visible(value), quote=True)
 
     def phone(self, e164: str | None) -> str:
@@ -399,8 +400,13 @@ def chart(runs: Sequence[LedgerRecord]) -> str:
     parts.append(f'<line class="axis" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{_TOP + plot_h}" '
                  f'y2="{_TOP + plot_h}"/>')
     radius = 4.5 if len(runs) <= 60 else 3.0 if len(runs) <= 200 else 2.0
-    for series in SERIES:
-        points = [(x_of(i), y_of(c[series.category])) for i, c in enumerate(counts)]
+    # Where two series have the same count, their markers would hide each other: with room
+    # enough, each series is nudged a few pixels sideways (under an hour on a week's chart),
+    # and drift, what most needs acting on, is drawn last, on top.
+    room = len(runs) <= 1 or plot_w / (len(runs) - 1) >= 40
+    for series in reversed(SERIES):
+        nudge = (SERIES.index(series) - 1.5) * 5.0 if room else 0.0
+        points = [(x_of(i) + nudge, y_of(c[series.category])) for i, c in enumerate(counts)]
         dash = f' stroke-dasharray="{series.dash}"' if series.dash else ""
         parts.append(f'<g class="series" data-category="{series.category}" '
                      f'stroke="{series.colour}" fill="{series.colour}">')
@@ -465,9 +471,8 @@ header { border-bottom: 1px solid var(--line); padding-bottom: 20px; margin-bott
 h1 { font-size: 30px; line-height: 1.2; margin: 4px 0 8px; }
 h2 { font-size: 21px; margin: 40px 0 4px; }
 .lead { margin: 0 0 16px; color: var(--muted); max-width: 48em; }
-.facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 4px 24px;
-  margin: 0; }
-.facts div { min-width: 0; }
+.facts { display: flex; flex-wrap: wrap; gap: 8px 40px; margin: 0; }
+.facts div { min-width: 0; max-width: 100%; }
 .facts dt { font-size: 13px; color: var(--muted); }
 .facts dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .summary { margin: 24px 0 0; padding: 16px 20px; border-radius: 10px; font-size: 19px;
@@ -504,9 +509,12 @@ tbody tr:last-child td { border-bottom: 0; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .nowrap { white-space: nowrap; }
+table.open-findings td:first-child, table.expiring td:nth-child(3) { min-width: 16em; }
+td.space, table.expiring td:nth-child(4) { overflow-wrap: anywhere; }
+td.space { max-width: 16em; }
 .number { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .space small, .where, .muted { color: var(--muted); }
-.space small, small.block { display: block; font-size: 12px; }
+.space small, small.block { display: block; font-size: 12px; white-space: nowrap; }
 .block { display: block; }
 .where { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   overflow-wrap: break-word; min-width: 12em; }
@@ -621,7 +629,7 @@ def _acknowledgement_section(report: Audit, e: _Escaper) -> str:
         assert ack is not None
         state = "expired" if item.days_left is None or item.days_left < 0 else "soon"
         rows.append(f'<tr data-expiry="{state}">'
-                    f'<td class="nowrap"><b>{e.text(ack.until)}</b><br>'
+                    f'<td class="nowrap"><b>{e.ident(ack.until)}</b><br>'
                     f'{_expiry_words(item.days_left)}</td>'
                     f'<td><span class="number">{e.phone(f.phone)}</span> '
                     f'<small class="block muted">{_space_words(f.space, report.labels, e)}'
