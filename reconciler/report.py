@@ -6,9 +6,10 @@ report`` reads the files and the clock). The page asks nothing of any other host
 and its chart (SVG) are inline, it runs no script, and its Content-Security-Policy forbids
 loading anything, so even text that slipped through could not fetch or run a thing.
 
-Everything read from a ledger is untrusted: every value goes through :func:`_text` (made
-visible, masked with ``mask``, then HTML-escaped), and every phone number through
-:func:`_phone`. This module's own words and numbers are the only unescaped text.
+Everything read from a ledger is untrusted: every value goes through one of
+:class:`_Escaper`'s methods (made visible, masked with ``mask`` unless it is an id or a date,
+then HTML-escaped), every phone number through its ``phone``. This module's own words and
+numbers are the only text left unescaped.
 
 What the page says, and why:
 
@@ -408,7 +409,8 @@ def chart(runs: Sequence[LedgerRecord]) -> str:
         nudge = (SERIES.index(series) - 1.5) * 5.0 if room else 0.0
         points = [(x_of(i) + nudge, y_of(c[series.category])) for i, c in enumerate(counts)]
         dash = f' stroke-dasharray="{series.dash}"' if series.dash else ""
-        parts.append(f'<g class="series" data-category="{series.category}" '
+        parts.append(f'<g class="series{" dense" if radius < 4 else ""}" '
+                     f'data-category="{series.category}" '
                      f'stroke="{series.colour}" fill="{series.colour}">')
         if len(points) > 1:
             line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
@@ -492,6 +494,7 @@ h2 { font-size: 21px; margin: 40px 0 4px; }
 .chart .axis-name { fill: var(--muted); font-size: 13px; }
 .chart .line { stroke-width: 2.5; stroke-linejoin: round; }
 .chart .point { stroke: #fff; stroke-width: 1.2; }
+.chart .dense .point { stroke: none; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 24px; list-style: none; margin: 8px 4px 8px;
   padding: 0; font-size: 14px; }
 .legend li { display: flex; align-items: center; gap: 8px; }
