@@ -42,6 +42,7 @@ from reconciler.plan import Plan
 from reconciler.planfile import PlanFileError
 from reconciler.planfile import read as read_plan
 from reconciler.refresh import RefreshError
+from reconciler.report import render_report
 from reconciler.schemas import schema_file
 from reconciler.scope import Scope, changed_spaces
 from reconciler.views import FORMATS, View, view_for
@@ -460,6 +461,47 @@ def show(ctx: click.Context, plan_file: Path, fmt: str, mask_numbers: bool) -> N
         _fail(ctx, f"{plan_file}: {exc}")
         return
     _echo(ctx, _view(ctx, fmt, mask_numbers).plan(saved, meta))
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("ledgers", nargs=-1, required=True, metavar="LEDGER...",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report (one HTML file) to FILE.")
+@_MASK
+@click.pass_context
+def report(ctx: click.Context, ledgers: tuple[Path, ...], out: Path,
+           mask_numbers: bool) -> None:
+    """Write an audit report of ledgers (`plan`/`drift --ledger`) as one HTML page.
+
+    Findings per category over time, open findings with their age and place in the
+    manifests, acknowledgements that end within 14 days, pending numbers by age. The page
+    loads nothing from any other host. No network.
+    """
+    records: list[LedgerRecord] = []
+    for path in ledgers:
+        if path.resolve() == out.resolve():
+            _fail(ctx, f"{out} is one of the ledgers; write the report to another file.")
+        if not path.exists() and not path.is_symlink():
+            _fail(ctx, f"{path}: no such ledger (write one with `camsctl drift --ledger "
+                       f"{path} ...`).")
+        try:
+            records.extend(read_ledger(path))
+        except LedgerFileError as exc:
+            _fail(ctx, str(exc))
+    if not records:
+        _fail(ctx, f"{', '.join(map(str, ledgers))}: no runs recorded yet; nothing to report.")
+    now = datetime.fromisoformat(_created_at().replace("Z", "+00:00"))
+    made = render_report(records, now=now, mask=mask_numbers)
+    try:
+        _write_atomically(out, made.html)
+    except OSError as exc:
+        _fail(ctx, f"cannot write the report {out}: {exc.strerror or type(exc).__name__}")
+    click.echo(f"Wrote {visible(str(out))}: {_plural(made.runs, 'run')}; {made.headline}")
 
 
 # --- apply ------------------------------------------------------------------------------------
