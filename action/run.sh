@@ -20,6 +20,11 @@ fail() {
   exit 1
 }
 
+# A value quoted for the log (a line break in it cannot start a workflow command).
+quoted() {
+  printf '%q' "$1"
+}
+
 output() {
   echo "$1=$2" >>"${GITHUB_OUTPUT}"
 }
@@ -27,16 +32,23 @@ output() {
 command="${INPUT_COMMAND:-}"
 case "${command}" in
   validate | plan | apply | drift) ;;
-  *) fail "command must be validate, plan, apply or drift, not '${command}'" ;;
+  *) fail "command must be validate, plan, apply or drift, not $(quoted "${command}")" ;;
 esac
 case "${INPUT_MASK_NUMBERS:-true}" in
   true | false) ;;
-  *) fail "mask-numbers must be true or false, not '${INPUT_MASK_NUMBERS}'" ;;
+  *) fail "mask-numbers must be true or false, not $(quoted "${INPUT_MASK_NUMBERS}")" ;;
 esac
 max_adds="${INPUT_MAX_ADDS:-}"
 if [ -n "${max_adds}" ] && ! [[ "${max_adds}" =~ ^[0-9]+$ ]]; then
-  fail "max-adds must be a whole number, not '${max_adds}'"
+  fail "max-adds must be a whole number, not $(quoted "${max_adds}")"
 fi
+
+for value in "${INPUT_PLAN_FILE:-}" "${INPUT_LEDGER:-}" "${INPUT_CHANGED_SINCE:-}" "${INPUT_REGION:-}"; do
+  # A line break would add lines of its own to GITHUB_OUTPUT.
+  if [[ "${value}" == *$'\n'* || "${value}" == *$'\r'* ]]; then
+    fail "plan-file, ledger, changed-since and region must be on one line"
+  fi
+done
 
 # Separated by spaces or new lines; after `--` on the command line, so never read as options.
 paths=()

@@ -522,6 +522,8 @@ def test_a_camsctl_error_fails_the_step_with_exitcode_1(runner: Runner,
     ({"INPUT_COMMAND": "apply", "INPUT_MAX_ADDS": "50; rm -rf /"}, "max-adds must be a whole"),
     ({"INPUT_COMMAND": "plan", "INPUT_MASK_NUMBERS": "yes"}, "mask-numbers must be true or"),
     ({"INPUT_COMMAND": "plan", "INPUT_PATHS": " \n "}, "paths is empty"),
+    ({"INPUT_COMMAND": "plan", "INPUT_PLAN_FILE": "p.json\nadd=999"}, "must be on one line"),
+    ({"INPUT_COMMAND": "drift", "INPUT_REGION": "x\n::add-mask::y"}, "must be on one line"),
 ])
 def test_bad_inputs_are_refused_before_camsctl_runs(runner: Runner, env: dict[str, str],
                                                     says: str) -> None:
