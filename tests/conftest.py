@@ -25,3 +25,16 @@ def _fixed_run_date(monkeypatch: pytest.MonkeyPatch) -> None:
     most 366 days after the run: commands run in-process are dated 2026-11-26, so their
     results never depend on the day the suite runs. A test may set its own date."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", RUN_DATE_EPOCH)
+
+
+@pytest.fixture
+def in_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Commands run where `examples/` is the repository's, in a folder of the test's own:
+    what `--emulator` keeps there (.camsctl/emulator) never reaches another test, and no step
+    summary is written."""
+    work = tmp_path / "checkout"
+    work.mkdir()
+    (work / "examples").symlink_to(REPO / "examples")
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return work

@@ -17,13 +17,7 @@ NOV_20 = "1795176000"
 """2026-11-20 12:00 UTC; the suite's runs are on 2026-11-26 (tests/conftest.py)."""
 
 
-@pytest.fixture(autouse=True)
-def _in_a_checkout(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "checkout"
-    work.mkdir()
-    (work / "examples").symlink_to(repo / "examples")
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+pytestmark = pytest.mark.usefixtures("in_a_checkout")
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -19,15 +19,7 @@ from reconciler.schemas import load_schema
 EMULATOR = ["--no-color", "--emulator", "examples/live-state.yaml"]
 
 
-@pytest.fixture(autouse=True)
-def _in_a_checkout(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commands run where `examples/` is the repository's, in a folder of the test's own:
-    what `--emulator` keeps there (.camsctl/emulator) never reaches another test."""
-    work = tmp_path / "checkout"
-    work.mkdir()
-    (work / "examples").symlink_to(repo / "examples")
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+pytestmark = pytest.mark.usefixtures("in_a_checkout")
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -19,13 +19,7 @@ NOV_20, NOV_23 = "1795140000", "1795399200"
 """2026-11-20 and 2026-11-23 at 02:00 UTC; the suite's runs are on 2026-11-26 at 12:00."""
 
 
-@pytest.fixture(autouse=True)
-def _in_a_checkout(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "checkout"
-    work.mkdir()
-    (work / "examples").symlink_to(repo / "examples")
-    monkeypatch.chdir(work)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+pytestmark = pytest.mark.usefixtures("in_a_checkout")
 
 
 def run(*args: str) -> tuple[int, str, str]:
