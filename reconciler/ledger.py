@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from reconciler import wirevalues as wire
 from reconciler.plan import (
     Acknowledged,
     Drift,
@@ -33,6 +34,7 @@ from reconciler.plan import (
     sort_findings,
 )
 from reconciler.planfile import PlanMeta
+from reconciler.wirevalues import WireError
 
 LEDGER_VERSION = 1
 CATEGORIES = ("drift", "unmanaged", "pending", "acknowledged")
@@ -146,10 +148,6 @@ def record_of(plan: Plan, meta: PlanMeta) -> LedgerRecord:
 # --- the line format ------------------------------------------------------------------------
 
 
-def _wire_value(value: FieldValue) -> str | list[str] | None:
-    return list(value) if isinstance(value, tuple) else value
-
-
 def encode(record: LedgerRecord) -> str:
     """One line of JSON, with its newline."""
     line = {
@@ -160,8 +158,8 @@ def encode(record: LedgerRecord) -> str:
         "spaces": list(record.spaces),
         "summary": dict(record.summary),
         "findings": [{"space": f.space, "phone": f.phone, "field": f.field,
-                      "category": f.category, "expected": _wire_value(f.expected),
-                      "actual": _wire_value(f.actual), "source": f.source,
+                      "category": f.category, "expected": wire.field_to_wire(f.expected),
+                      "actual": wire.field_to_wire(f.actual), "source": f.source,
                       "acknowledgement": None if f.acknowledgement is None else {
                           "reason": f.acknowledgement.reason,
                           "owner": f.acknowledgement.owner,
@@ -173,93 +171,59 @@ def encode(record: LedgerRecord) -> str:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-class _Bad(Exception):
-    """A value of a line that is not what camsctl writes; becomes a :class:`LedgerError`."""
-
-
-def _obj(value: object, what: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise _Bad(f"{what} must be an object")
-    return value
-
-
-def _str(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise _Bad(f"{what} must be a string")
-    return value
-
-
-def _opt_str(value: object, what: str) -> str | None:
-    return None if value is None else _str(value, what)
-
-
-def _list(value: object, what: str) -> list[object]:
-    if not isinstance(value, list):
-        raise _Bad(f"{what} must be a list")
-    return value
-
-
-def _value(value: object, what: str) -> FieldValue:
-    if isinstance(value, list):
-        return tuple(_str(item, what) for item in value)
-    return _opt_str(value, what)
-
-
-def _count(value: object, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _Bad(f"{what} must be a count")
-    return value
-
-
 def _read_finding(value: object, index: int) -> LedgerFinding:
-    item = _obj(value, f"finding {index}")
+    item = wire.obj(value, f"finding {index}")
     category = item.get("category")
     if category not in CATEGORIES:
-        raise _Bad(f"finding {index}: category must be one of {', '.join(CATEGORIES)}")
+        raise WireError(f"finding {index}: category must be one of {', '.join(CATEGORIES)}")
     ack = item.get("acknowledgement")
     acknowledgement = None
     if ack is not None:
-        fields = _obj(ack, f"finding {index}'s acknowledgement")
-        reason, owner, until = (_str(fields.get(name), f"finding {index}'s acknowledgement {name}")
-                                for name in ("reason", "owner", "until"))
+        fields = wire.obj(ack, f"finding {index}'s acknowledgement")
+        reason, owner, until = (
+            wire.text(fields.get(name), f"finding {index}'s acknowledgement {name}")
+            for name in ("reason", "owner", "until"))
         acknowledgement = LedgerAcknowledgement(
             reason, owner, until,
-            _opt_str(fields.get("source"), f"finding {index}'s acknowledgement source"))
-    return LedgerFinding(space=_str(item.get("space"), f"finding {index}'s space"),
-                         phone=_opt_str(item.get("phone"), f"finding {index}'s phone"),
-                         field=_str(item.get("field"), f"finding {index}'s field"),
+            wire.opt_text(fields.get("source"), f"finding {index}'s acknowledgement source"))
+    return LedgerFinding(space=wire.text(item.get("space"), f"finding {index}'s space"),
+                         phone=wire.opt_text(item.get("phone"), f"finding {index}'s phone"),
+                         field=wire.text(item.get("field"), f"finding {index}'s field"),
                          category=str(category),
-                         expected=_value(item.get("expected"), f"finding {index}'s expected"),
-                         actual=_value(item.get("actual"), f"finding {index}'s actual"),
+                         expected=wire.field_value(item.get("expected"),
+                                                   f"finding {index}'s expected"),
+                         actual=wire.field_value(item.get("actual"),
+                                                 f"finding {index}'s actual"),
                          acknowledgement=acknowledgement,
-                         source=_opt_str(item.get("source"), f"finding {index}'s source"))
+                         source=wire.opt_text(item.get("source"), f"finding {index}'s source"))
 
 
 def _record(line: str) -> LedgerRecord:
     try:
         raw = json.loads(line)
     except (ValueError, RecursionError):
-        raise _Bad("not a JSON record") from None
-    root = _obj(raw, "a record")
+        raise WireError("not a JSON record") from None
+    root = wire.obj(raw, "a record")
     if root.get("ledger_version") != LEDGER_VERSION:
-        raise _Bad(f"unknown ledger_version {root.get('ledger_version')!r}: this camsctl "
+        raise WireError(f"unknown ledger_version {root.get('ledger_version')!r}: this camsctl "
                    f"writes {LEDGER_VERSION}")
-    time = _str(root.get("time"), "time")
+    time = wire.text(root.get("time"), "time")
     try:
         _moment(time)
     except ValueError:
-        raise _Bad(f"time {time!r} is not an ISO 8601 moment with its zone") from None
+        raise WireError(f"time {time!r} is not an ISO 8601 moment with its zone") from None
     scope = root.get("scope")
-    summary = _obj(root.get("summary"), "summary")
-    labels = _obj(root.get("labels", {}), "labels")
+    summary = wire.obj(root.get("summary"), "summary")
+    labels = wire.obj(root.get("labels", {}), "labels")
     return LedgerRecord(
-        time=time, endpoint=_str(root.get("endpoint"), "endpoint"),
-        scope=None if scope is None else _obj(scope, "scope"),
-        spaces=tuple(_str(s, "spaces") for s in _list(root.get("spaces"), "spaces")),
-        summary={_str(k, "summary"): _count(v, f"summary {k}") for k, v in summary.items()},
+        time=time, endpoint=wire.text(root.get("endpoint"), "endpoint"),
+        scope=None if scope is None else wire.obj(scope, "scope"),
+        spaces=tuple(wire.text(s, "spaces") for s in wire.items(root.get("spaces"), "spaces")),
+        summary={wire.text(k, "summary"): wire.count(v, f"summary {k}")
+                 for k, v in summary.items()},
         findings=tuple(_read_finding(f, index) for index, f in
-                       enumerate(_list(root.get("findings"), "findings"), start=1)),
-        labels={_str(k, "labels"): _str(v, f"label of {k}") for k, v in labels.items()})
+                       enumerate(wire.items(root.get("findings"), "findings"), start=1)),
+        labels={wire.text(k, "labels"): wire.text(v, f"label of {k}") for k, v in labels.items()})
 
 
 def parse(text: str) -> list[LedgerRecord]:
@@ -273,7 +237,7 @@ def parse(text: str) -> list[LedgerRecord]:
             continue
         try:
             records.append(_record(line))
-        except _Bad as exc:
+        except WireError as exc:
             if number == len(lines):  # no newline after it: torn
                 continue
             raise LedgerError(number, str(exc)) from None

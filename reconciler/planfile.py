@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from reconciler import __version__
+from reconciler import wirevalues as wire
 from reconciler.api.operations import Operation
 from reconciler.diagnostics import Location
 from reconciler.phone import PhoneNumberError, parse_phone
@@ -24,7 +25,6 @@ from reconciler.plan import (
     Acknowledged,
     AddNumber,
     Drift,
-    FieldValue,
     FindingKey,
     Pending,
     Plan,
@@ -36,6 +36,7 @@ from reconciler.plan import (
 )
 from reconciler.safefile import UnsafeFile, read_regular
 from reconciler.scope import Scope
+from reconciler.wirevalues import WireError
 
 FORMAT_VERSION = "1.1"
 """1.1 added ``pending``, ``acknowledged``, ``notes`` (and their summary counts) and ``scope``;
@@ -65,10 +66,6 @@ def _source(location: Location | None) -> str | None:
     return location.short if location is not None else None
 
 
-def _value(value: FieldValue) -> str | list[str] | None:
-    return list(value) if isinstance(value, tuple) else value
-
-
 def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
     """The plan as plain JSON values, in the published format."""
     return {
@@ -89,7 +86,8 @@ def to_wire(plan: Plan, meta: PlanMeta) -> dict[str, object]:
         "changes": [{"action": "add", "space": a.space_id, "phone": a.phone.e164,
                      "request": a.request(), "source": _source(a.source)} for a in plan.adds],
         "drift": [{"space": d.space_id, "phone": d.phone, "field": d.field,
-                   "expected": _value(d.expected), "actual": _value(d.actual),
+                   "expected": wire.field_to_wire(d.expected),
+                   "actual": wire.field_to_wire(d.actual),
                    "source": _source(d.source)} for d in plan.drift],
         "unmanaged": [{"space": u.space_id, "phone": u.phone, "verified_name": u.verified_name,
                        "status": u.status} for u in plan.unmanaged],
@@ -114,7 +112,8 @@ def _acknowledged_finding(finding: Drift | Unmanaged) -> dict[str, object]:
         return {"space": finding.space_id, "phone": finding.phone, "field": "unmanaged",
                 "verified_name": finding.verified_name, "status": finding.status}
     return {"space": finding.space_id, "phone": finding.phone, "field": finding.field,
-            "expected": _value(finding.expected), "actual": _value(finding.actual),
+            "expected": wire.field_to_wire(finding.expected),
+            "actual": wire.field_to_wire(finding.actual),
             "finding_source": _source(finding.source)}
 
 
@@ -124,34 +123,6 @@ def dumps(plan: Plan, meta: PlanMeta) -> str:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def _obj(value: object, what: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise PlanFileError(f"{what} must be an object")
-    return value
-
-
-def _list(value: object, what: str) -> Sequence[object]:
-    if not isinstance(value, list):
-        raise PlanFileError(f"{what} must be a list")
-    return value
-
-
-def _str(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise PlanFileError(f"{what} must be a string")
-    return value
-
-
-def _opt_str(value: object, what: str) -> str | None:
-    return None if value is None else _str(value, what)
-
-
-def _field_value(value: object, what: str) -> FieldValue:
-    if isinstance(value, list):
-        return tuple(_str(v, what) for v in value)
-    return _opt_str(value, what)
 
 
 def _location(value: object) -> Location | None:
@@ -195,48 +166,45 @@ def _by_space(entries: Sequence[_E]) -> defaultdict[str, list[_E]]:
 
 
 def _drift(d: Mapping[str, object], source_key: str) -> Drift:
-    return Drift(space_id=_str(d.get("space"), "drift space"),
-                 phone=_opt_str(d.get("phone"), "drift phone"),
-                 field=_str(d.get("field"), "drift field"),
-                 expected=_field_value(d.get("expected"), "drift expected"),
-                 actual=_field_value(d.get("actual"), "drift actual"),
+    return Drift(space_id=wire.text(d.get("space"), "drift space"),
+                 phone=wire.opt_text(d.get("phone"), "drift phone"),
+                 field=wire.text(d.get("field"), "drift field"),
+                 expected=wire.field_value(d.get("expected"), "drift expected"),
+                 actual=wire.field_value(d.get("actual"), "drift actual"),
                  source=_location(d.get(source_key)) or Location("?"))
 
 
 def _unmanaged(u: Mapping[str, object]) -> Unmanaged:
-    return Unmanaged(space_id=_str(u.get("space"), "space"),
-                     phone=_str(u.get("phone"), "phone"),
-                     verified_name=_str(u.get("verified_name"), "verified_name"),
-                     status=_str(u.get("status"), "status"))
+    return Unmanaged(space_id=wire.text(u.get("space"), "space"),
+                     phone=wire.text(u.get("phone"), "phone"),
+                     verified_name=wire.text(u.get("verified_name"), "verified_name"),
+                     status=wire.text(u.get("status"), "status"))
 
 
 def _scope(value: object) -> Scope | None:
     if value is None:
         return None
-    scope = _obj(value, "scope")
-    declared = scope.get("declared")
-    if not isinstance(declared, int) or isinstance(declared, bool) or declared < 0:
-        raise PlanFileError("scope.declared must be a count")
-    return Scope(changed_since=_str(scope.get("changed_since"), "scope.changed_since"),
-                 declared=declared,
-                 read=tuple(_str(s, "scope.read") for s in _list(scope.get("read"),
+    scope = wire.obj(value, "scope")
+    return Scope(changed_since=wire.text(scope.get("changed_since"), "scope.changed_since"),
+                 declared=wire.count(scope.get("declared"), "scope.declared"),
+                 read=tuple(wire.text(s, "scope.read") for s in wire.items(scope.get("read"),
                                                                  "scope.read")))
 
 
 def _read_message(value: object, what: str) -> PlanWarning:
-    item = _obj(value, what)
-    return PlanWarning(space_id=_str(item.get("space"), "space"),
-                       phone=_opt_str(item.get("phone"), "phone"),
-                       message=_str(item.get("message"), "message"),
+    item = wire.obj(value, what)
+    return PlanWarning(space_id=wire.text(item.get("space"), "space"),
+                       phone=wire.opt_text(item.get("phone"), "phone"),
+                       message=wire.text(item.get("message"), "message"),
                        source=_location(item.get("source")))
 
 
 def _read_acknowledged(item: Mapping[str, object]) -> Acknowledged:
     finding = _unmanaged(item) if item.get("field") == "unmanaged" \
         else _drift(item, "finding_source")
-    return Acknowledged(finding=finding, reason=_str(item.get("reason"), "reason"),
-                        owner=_str(item.get("owner"), "owner"),
-                        until=_str(item.get("until"), "until"),
+    return Acknowledged(finding=finding, reason=wire.text(item.get("reason"), "reason"),
+                        owner=wire.text(item.get("owner"), "owner"),
+                        until=wire.text(item.get("until"), "until"),
                         source=_location(item.get("source")) or Location("?"))
 
 
@@ -249,36 +217,43 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
     except (ValueError, RecursionError):  # a number too long to read, nesting too deep
         raise PlanFileError("not a plan camsctl wrote (a number or nesting beyond bounds)") \
             from None
-    root = _obj(raw, "the plan")
+    try:
+        return _from_wire(raw)
+    except WireError as exc:
+        raise PlanFileError(str(exc)) from None
+
+
+def _from_wire(raw: object) -> tuple[Plan, PlanMeta]:
+    root = wire.obj(raw, "the plan")
     version = root.get("format_version")
     if not isinstance(version, str) or version.split(".")[0] != _KNOWN_MAJOR:
         raise PlanFileError(f"unknown plan format_version {version!r}: this camsctl reads "
                             f"{FORMAT_VERSION}; make the plan again with this version")
     try:
         spaces = []
-        for item in _list(root.get("spaces"), "spaces"):
-            space = _obj(item, "a space")
-            reads = _obj(space.get("reads"), "a space's reads")
+        for item in wire.items(root.get("spaces"), "spaces"):
+            space = wire.obj(item, "a space")
+            reads = wire.obj(space.get("reads"), "a space's reads")
             spaces.append(PlannedSpace(
-                id=_str(space.get("id"), "space id"),
-                label=_opt_str(space.get("label"), "space label"),
-                isv_code=_opt_str(space.get("isv_code"), "space isv_code"),
-                live_digest=_str(space.get("live_digest"), "live_digest"),
+                id=wire.text(space.get("id"), "space id"),
+                label=wire.opt_text(space.get("label"), "space label"),
+                isv_code=wire.opt_text(space.get("isv_code"), "space isv_code"),
+                live_digest=wire.text(space.get("live_digest"), "live_digest"),
                 reads=SpaceReads(
                     sync=reads.get("numbers") == Operation.SYNC_PHONE_NUMBERS,
                     waba=reads.get("waba") is True,
-                    profiles=tuple(_str(p, "profile phone")
-                                   for p in _list(reads.get("profiles", []), "profiles")))))
+                    profiles=tuple(wire.text(p, "profile phone")
+                                   for p in wire.items(reads.get("profiles", []), "profiles")))))
         adds: list[AddNumber] = []
-        for item in _list(root.get("changes"), "changes"):
-            change = _obj(item, "a change")
+        for item in wire.items(root.get("changes"), "changes"):
+            change = wire.obj(item, "a change")
             if change.get("action") != "add":
                 raise PlanFileError(f"unknown change action {change.get('action')!r}")
-            request = _obj(change.get("request"), "a change's request")
+            request = wire.obj(change.get("request"), "a change's request")
             add = AddNumber(
-                space_id=_str(request.get("CustSpaceId"), "CustSpaceId"),
-                phone=parse_phone(_str(change.get("phone"), "phone")),
-                verified_name=_str(request.get("VerifiedName"), "VerifiedName"),
+                space_id=wire.text(request.get("CustSpaceId"), "CustSpaceId"),
+                phone=parse_phone(wire.text(change.get("phone"), "phone")),
+                verified_name=wire.text(request.get("VerifiedName"), "VerifiedName"),
                 source=_location(change.get("source")) or Location("?"))
             # Apply sends add.request(): the file's request must be exactly that, or what
             # a reviewer read would not be what is sent.
@@ -286,28 +261,28 @@ def loads(text: str) -> tuple[Plan, PlanMeta]:
                 raise PlanFileError(f"change {len(adds) + 1}: its request does not match its "
                                     "space and phone")
             adds.append(add)
-        drift = [_drift(_obj(x, "a drift"), "source") for x in _list(root.get("drift"),
+        drift = [_drift(wire.obj(x, "a drift"), "source") for x in wire.items(root.get("drift"),
                                                                      "drift")]
-        unmanaged = [_unmanaged(u) for u in (_obj(x, "an unmanaged number")
-                                             for x in _list(root.get("unmanaged"),
+        unmanaged = [_unmanaged(u) for u in (wire.obj(x, "an unmanaged number")
+                                             for x in wire.items(root.get("unmanaged"),
                                                             "unmanaged"))]
-        warnings = [_read_message(x, "a warning") for x in _list(root.get("warnings"),
+        warnings = [_read_message(x, "a warning") for x in wire.items(root.get("warnings"),
                                                                  "warnings")]
         # Added in 1.1: absent from a 1.0 file.
-        pending = [Pending(space_id=_str(p.get("space"), "space"),
-                           phone=_str(p.get("phone"), "phone"),
-                           status=_str(p.get("status"), "status"),
+        pending = [Pending(space_id=wire.text(p.get("space"), "space"),
+                           phone=wire.text(p.get("phone"), "phone"),
+                           status=wire.text(p.get("status"), "status"),
                            source=_location(p.get("source")) or Location("?"))
-                   for p in (_obj(x, "a pending number")
-                             for x in _list(root.get("pending", []), "pending"))]
-        acknowledged = [_read_acknowledged(_obj(x, "an acknowledged finding"))
-                        for x in _list(root.get("acknowledged", []), "acknowledged")]
-        notes = [_read_message(x, "a note") for x in _list(root.get("notes", []), "notes")]
-        summary = _obj(root.get("summary"), "summary")
+                   for p in (wire.obj(x, "a pending number")
+                             for x in wire.items(root.get("pending", []), "pending"))]
+        acknowledged = [_read_acknowledged(wire.obj(x, "an acknowledged finding"))
+                        for x in wire.items(root.get("acknowledged", []), "acknowledged")]
+        notes = [_read_message(x, "a note") for x in wire.items(root.get("notes", []), "notes")]
+        summary = wire.obj(root.get("summary"), "summary")
         unchanged = summary.get("unchanged")
-        meta = PlanMeta(created_at=_str(root.get("created_at"), "created_at"),
-                        endpoint=_str(root.get("endpoint"), "endpoint"),
-                        generated_by=_str(root.get("generated_by"), "generated_by"),
+        meta = PlanMeta(created_at=wire.text(root.get("created_at"), "created_at"),
+                        endpoint=wire.text(root.get("endpoint"), "endpoint"),
+                        generated_by=wire.text(root.get("generated_by"), "generated_by"),
                         scope=_scope(root.get("scope")))
     except PhoneNumberError as exc:
         raise PlanFileError(f"a change holds a bad phone number: {exc}") from None
